@@ -1,0 +1,57 @@
+# CNN lecture workbook. `make` alone prints this help.
+#   make demo    the main job: release/, a demo class, autograde, feedback, grades
+#   make test    the whole test suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# the stamp names the hash of pyproject.toml: a changed dependency list reinstalls
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+
+# Tools from the venv first (nbgrader calls `alembic` by name); cnnlib from this checkout;
+# plots off-screen.
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export MPLBACKEND := Agg
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test test-fast lint lab release bench clean
+
+help: ## print this help
+	@echo "CNN lecture workbook: make TARGET"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv once (torch, nbgrader, jupyterlab, ...) and reuse it
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: setup ## regenerate release/, grade the demo class, print scores and where the feedback is
+	$(PY) -m cnnlib.course demo --course .
+
+test: setup ## run every test: ops, checks, notebooks, nbgrader release/validate, demo scores
+	$(PY) -m ruff check cnnlib tests bench source
+	$(PY) -m pytest
+
+test-fast: setup ## the tests that run no notebook (seconds)
+	$(PY) -m pytest -m "not slow"
+
+lint: setup ## ruff on cnnlib/, tests/, bench/ and the source notebooks
+	$(PY) -m ruff check cnnlib tests bench source
+
+lab: setup ## JupyterLab on release/, as a student sees it
+	cd release && $(abspath $(BIN))/jupyter lab
+
+release: setup ## regenerate release/ from source/ with nbgrader (never edit release/ by hand)
+	$(PY) -m cnnlib.course release --course .
+
+bench: setup ## benchmarks: print tables, exit non-zero when a target is missed
+	$(PY) bench/ops.py
+
+clean: ## remove grading output (submitted/, autograded/, feedback/, gradebook.db, grades.csv)
+	rm -rf submitted feedback gradebook.db grades.csv
+	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +
