@@ -1,0 +1,61 @@
+"""Shared fixtures: the repository paths, a throw-away copy of the course, a notebook runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "source"
+RELEASE = ROOT / "release"
+
+# Kernels started by the tests import cnnlib from this checkout and plot off-screen.
+os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+os.environ["MPLBACKEND"] = "Agg"
+
+
+def source_notebooks() -> list[Path]:
+    return sorted(SOURCE.glob("*/*.ipynb"))
+
+
+def release_notebooks() -> list[Path]:
+    return sorted(RELEASE.glob("*/*.ipynb"))
+
+
+def nb_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+def grade_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def execute(path: Path, allow_errors: bool = False, timeout: int = 120):
+    """Run a notebook top to bottom in a fresh kernel, in its own folder; return it executed."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return nb
+
+
+def copy_course(dest: Path, with_release: bool = True) -> Path:
+    """A course directory like the repo's, without grading output: source/, config, release/."""
+    shutil.copytree(SOURCE, dest / "source")
+    if with_release:
+        shutil.copytree(RELEASE, dest / "release")
+    shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    return dest
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    return copy_course(tmp_path / "course")
