@@ -1,0 +1,115 @@
+"""Every notebook: the source passes all its tests, the release fails them cleanly, and
+release/ is exactly what nbgrader generates from source/."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import nbformat
+import pytest
+from conftest import (
+    RELEASE,
+    ROOT,
+    SOURCE,
+    copy_course,
+    execute,
+    grade_meta,
+    nb_id,
+    release_notebooks,
+    source_notebooks,
+)
+
+from cnnlib.course.nbgrader_cli import nbgrader
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_source_notebook_has_a_release_twin():
+    assert source_notebooks(), "no notebooks under source/"
+    src = {p.relative_to(SOURCE) for p in source_notebooks()}
+    rel = {p.relative_to(RELEASE) for p in release_notebooks()}
+    assert src == rel
+
+
+@pytest.mark.parametrize("path", source_notebooks(), ids=nb_id)
+def test_grade_ids_points_and_metadata(path):
+    nb = nbformat.read(path, as_version=4)
+    number = path.stem.split("_")[0]
+    prefix = f"nb{number}_" if number.isdigit() else f"{path.parent.name}_"
+    metas = [grade_meta(c) for c in nb.cells if grade_meta(c)]
+    ids = [m["grade_id"] for m in metas]
+    assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
+    assert all(i.startswith(prefix) for i in ids), [i for i in ids if not i.startswith(prefix)]
+    assert all(m["schema_version"] == 3 for m in metas)
+    tests = [m for m in metas if m["grade"]]
+    assert tests, "no graded test cells"
+    assert all(m["locked"] and m["points"] > 0 for m in tests)
+    total = sum(m["points"] for m in tests)
+    assert total % 5 == 0, f"points add up to {total}, not a round number"
+    # every answer cell is followed by a test somewhere below it
+    solutions = [i for i, c in enumerate(nb.cells) if grade_meta(c).get("solution")]
+    assert solutions and all(
+        any(grade_meta(c).get("grade") for c in nb.cells[i + 1 :]) for i in solutions
+    )
+
+
+def test_grade_ids_are_unique_across_the_course():
+    ids = [grade_meta(c)["grade_id"] for p in source_notebooks()
+           for c in nbformat.read(p, as_version=4).cells if grade_meta(c)]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("path", source_notebooks(), ids=nb_id)
+def test_source_notebook_runs_clean_and_passes_all_tests(path):
+    nb = execute(path)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        gid = grade_meta(cell).get("grade_id", "?")
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        stderr = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+        assert not errors, f"{gid}: {errors[0].ename}: {errors[0].evalue}"
+        assert not stderr, f"{gid} wrote to stderr: {stderr}"
+
+
+@pytest.mark.parametrize("path", release_notebooks(), ids=nb_id)
+def test_release_notebook_has_no_answers_and_fails_its_tests_cleanly(path):
+    text = path.read_text(encoding="utf-8")
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    nb = execute(path, allow_errors=True)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = grade_meta(cell)
+        gid = meta.get("grade_id", "?")
+        stderr = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+        assert not stderr, f"{gid} wrote to stderr in the release: {stderr}"
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if meta.get("grade"):
+            assert errors, f"test cell {gid} passes on the untouched release notebook"
+        for err in errors:
+            # only the missing answers may fail, never the course's own code
+            assert err.ename in ("NotImplementedError", "NameError"), f"{gid}: {err.ename}: {err.evalue}"
+
+
+def test_release_is_exactly_what_nbgrader_generates(tmp_path):
+    course = copy_course(tmp_path / "course", with_release=False)
+    for assignment in sorted(p.name for p in SOURCE.iterdir() if p.is_dir()):
+        res = nbgrader(course, "generate_assignment", assignment, "--force")
+        assert res.ok, res.output[-3000:]
+    generated = sorted(p.relative_to(course / "release") for p in (course / "release").rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(RELEASE) for p in RELEASE.rglob("*") if p.is_file())
+    assert generated == committed
+    for rel in committed:
+        assert (course / "release" / rel).read_bytes() == (RELEASE / rel).read_bytes(), (
+            f"release/{rel} differs from what nbgrader generates: run `make release` and commit"
+        )
+
+
+def test_nbgrader_validate_passes_every_source_notebook():
+    res = nbgrader(ROOT, "validate", *[str(p) for p in source_notebooks()])
+    assert res.ok, res.output[-3000:]
+    assert len(re.findall(r"Success! Your notebook passes all the tests\.", res.output)) == len(source_notebooks())
+    assert "FAILED" not in res.output
