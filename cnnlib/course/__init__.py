@@ -1,0 +1,1 @@
+"""Instructor tooling: the demo class, grading through nbgrader, and grade reports."""

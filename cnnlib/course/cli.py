@@ -1,0 +1,156 @@
+"""``cnn-course``: the instructor's commands.
+
+    cnn-course release [--course DIR]                 regenerate release/ from source/ (nbgrader)
+    cnn-course demo [--course DIR]                    the demo class, graded end to end
+    cnn-course report ASSIGNMENT [--course DIR] [--csv FILE]
+                                                      one row per student: score, status, reason
+
+DIR is the course root (the folder holding nbgrader_config.py); it defaults to the
+current directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import demo_class, report
+from .nbgrader_cli import assignments, nbgrader
+
+
+def _course(path: str) -> Path:
+    course = Path(path).resolve()
+    if not (course / "nbgrader_config.py").exists():
+        raise SystemExit(
+            f"cnn-course: {course} is not a course directory: expected nbgrader_config.py there "
+            f"(pass --course DIR, the folder with source/ and nbgrader_config.py)"
+        )
+    return course
+
+
+def _step(n: int, total: int, what: str) -> float:
+    print(f"[{n}/{total}] {what} ...", flush=True)
+    return time.perf_counter()
+
+
+def _done(t0: float, extra: str = "") -> None:
+    print(f"      done in {time.perf_counter() - t0:.1f} s{extra}", flush=True)
+
+
+def _fail(result, what: str) -> int:
+    print(result.output[-4000:], file=sys.stderr)
+    print(f"cnn-course: {what} failed (nbgrader {' '.join(result.args)} exited {result.returncode})", file=sys.stderr)
+    return 1
+
+
+def cmd_release(course: Path) -> int:
+    for a in assignments(course):
+        t0 = _step(1, 1, f"nbgrader generate_assignment {a}")
+        res = nbgrader(course, "generate_assignment", a, "--force")
+        if not res.ok:
+            return _fail(res, f"generating release/{a}")
+        _done(t0, f": release/{a}/ holds {len(list((course / 'release' / a).glob('*.ipynb')))} notebooks")
+    return 0
+
+
+def cmd_demo(course: Path) -> int:
+    total = 6
+    names = assignments(course)
+    print(f"Demo class for {course.name}: assignments {', '.join(names)}; "
+          f"{len(demo_class.DEMO_STUDENTS)} students\n")
+    t0 = _step(1, total, "regenerate release/ from source/ (nbgrader generate_assignment)")
+    for a in names:
+        res = nbgrader(course, "generate_assignment", a, "--force")
+        if not res.ok:
+            return _fail(res, f"generating release/{a}")
+    _done(t0)
+
+    t0 = _step(2, total, "hand in: create the demo class under submitted/")
+    for s in demo_class.DEMO_STUDENTS:
+        for sub in ("submitted", "autograded", "feedback"):
+            shutil.rmtree(course / sub / s.student_id, ignore_errors=True)
+    for a in names:
+        demo_class.create_demo_class(course, a)
+    for s in demo_class.DEMO_STUDENTS:
+        print(f"      {s.student_id:15s} {s.description}")
+    _done(t0)
+
+    t0 = _step(3, total, "nbgrader autograde (one broken hand-in never stops the others)")
+    for a in names:
+        res = nbgrader(course, "autograde", a, "--force")
+        if not res.ok:
+            print(f"      nbgrader autograde {a} reported errors for some hand-ins (listed in the report below)")
+    _done(t0)
+
+    t0 = _step(4, total, "nbgrader generate_feedback")
+    for a in names:
+        res = nbgrader(course, "generate_feedback", a, "--force")
+        if not res.ok:
+            print(f"      feedback for {a}: nbgrader reported errors for some hand-ins")
+    _done(t0)
+
+    t0 = _step(5, total, "nbgrader export -> grades.csv")
+    res = nbgrader(course, "export", "--to", "grades.csv")
+    if not res.ok:
+        return _fail(res, "exporting grades.csv")
+    _done(t0)
+
+    _step(6, total, "report")
+    status = 0
+    for a in names:
+        rows = report.assignment_report(course, a)
+        print()
+        print(report.format_table(rows, a))
+        csv_path = course / "autograded" / f"report_{a}.csv"
+        report.write_csv(rows, csv_path)
+        expected_broken = {s.student_id for s in demo_class.DEMO_STUDENTS if s.base == "broken-json"}
+        for r in rows:
+            if r.status != "graded" and r.student_id not in expected_broken:
+                print(f"cnn-course: {r.student_id} was not graded: {r.reason}", file=sys.stderr)
+                status = 1
+    print()
+    print(f"Gradebook:  {course / 'gradebook.db'}")
+    print(f"Grades:     {course / 'grades.csv'} (nbgrader export), {course / 'autograded'}/report_<assignment>.csv")
+    print(f"Feedback:   {course / 'feedback'}/<student>/<assignment>/<notebook>.html")
+    print(f"Graded:     {course / 'autograded'}/<student>/<assignment>/<notebook>.ipynb")
+    return status
+
+
+def cmd_report(course: Path, assignment: str, csv_file: str | None) -> int:
+    known = assignments(course)
+    if assignment not in known:
+        print(f"cnn-course: unknown assignment {assignment!r}; expected one of {', '.join(known)}", file=sys.stderr)
+        return 2
+    rows = report.assignment_report(course, assignment)
+    print(report.format_table(rows, assignment))
+    if csv_file:
+        report.write_csv(rows, Path(csv_file))
+        print(f"wrote {csv_file}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cnn-course", description="Instructor commands of the CNN lecture course.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="regenerate release/ from source/ with nbgrader")
+    p.add_argument("--course", default=".", help="course root (default: current directory)")
+    p = sub.add_parser("demo", help="grade the demo class end to end and print the scores")
+    p.add_argument("--course", default=".", help="course root (default: current directory)")
+    p = sub.add_parser("report", help="one row per student of an assignment")
+    p.add_argument("assignment")
+    p.add_argument("--course", default=".", help="course root (default: current directory)")
+    p.add_argument("--csv", dest="csv_file", help="also write the rows to this CSV file")
+    args = parser.parse_args(argv)
+    course = _course(args.course)
+    if args.command == "release":
+        return cmd_release(course)
+    if args.command == "demo":
+        return cmd_demo(course)
+    return cmd_report(course, args.assignment, args.csv_file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

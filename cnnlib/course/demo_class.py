@@ -1,0 +1,159 @@
+"""The demo class: a handful of students whose hand-ins show what grading must handle.
+
+Each hand-in is built from the *release* notebook (what a student downloads), with the
+answer cells replaced, exactly as a student would fill them in:
+
+* ``ada_perfect``: every answer is the instructor's solution.
+* ``ben_untouched``: hands in the release notebook as downloaded.
+* ``cai_mistakes``: typical mistakes of this lecture (``reshape`` instead of ``permute``,
+  averaging the channels for grayscale, ...): partial credit, hints name the mistake.
+* ``dee_raises``: code that raises: an ``AttributeError`` inside a function and a stray
+  call with a missing argument at the end of a cell.
+* ``eve_broken``: a notebook file that is not valid JSON (edited in a text editor).
+
+Answers are keyed by ``grade_id``; ids are unique across the course (``nbNN_*``), so
+new notebooks add their mistakes here without touching the builder.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+# grade_id of an answer cell -> what a student with typical mistakes wrote there.
+TYPICAL_MISTAKES: dict[str, str] = {
+    "nb01_to_chw_impl": '''\
+def to_chw(img_hwc):
+    """(H, W, C) NumPy array -> (C, H, W) torch.Tensor with the same values and dtype."""
+    # the shape comes out right, so this must be fine?
+    return torch.as_tensor(np.asarray(img_hwc)).reshape(3, img_hwc.shape[0], img_hwc.shape[1])
+
+
+def to_hwc(img_chw):
+    """(C, H, W) torch.Tensor -> (H, W, C) NumPy array with the same values and dtype."""
+    c, h, w = img_chw.shape
+    return torch.as_tensor(img_chw).reshape(h, w, c).numpy()
+''',
+    "nb01_grayscale_impl": '''\
+LUMA = torch.tensor([0.299, 0.587, 0.114])  # weights of R, G, B
+
+
+def rgb_to_gray(x_chw):
+    """(3, H, W) float tensor -> (1, H, W) float tensor: 0.299 R + 0.587 G + 0.114 B."""
+    return torch.as_tensor(x_chw, dtype=torch.float32).mean(dim=0, keepdim=True)
+''',
+}
+
+# grade_id -> code that raises.
+RAISING_CODE: dict[str, str] = {
+    "nb01_to_float_impl": '''\
+def to_float(img_uint8):
+    """uint8 array or tensor (any shape), values 0-255 -> float32 tensor, values 0.0-1.0."""
+    return img_uint8.float() / 255  # works for tensors, not for NumPy arrays
+''',
+    "nb01_fc_params_impl": '''\
+def fc_params(channels, height, width, hidden, bias=False):
+    """Parameters of a fully-connected layer from a flattened (C, H, W) image to `hidden` units."""
+    return channels * height * width * hidden + (hidden if bias else 0)
+
+
+print(fc_params(3, 128, 128))  # left-over debugging line: TypeError, missing argument
+''',
+}
+
+
+@dataclass(frozen=True)
+class DemoStudent:
+    student_id: str
+    description: str
+    base: str  # "solution" (answers filled in), "release" (untouched) or "broken-json"
+    answers: dict[str, str] = field(default_factory=dict)
+
+
+DEMO_STUDENTS: tuple[DemoStudent, ...] = (
+    DemoStudent("ada_perfect", "every answer right", "solution"),
+    DemoStudent("ben_untouched", "hands in the release notebooks unchanged", "release"),
+    DemoStudent("cai_mistakes", "typical mistakes of the lecture", "solution", TYPICAL_MISTAKES),
+    DemoStudent("dee_raises", "code that raises errors", "solution", RAISING_CODE),
+    DemoStudent("eve_broken", "notebook files that are not valid JSON", "broken-json"),
+)
+
+
+def strip_solution_markers(source: str) -> str:
+    """The instructor's answer as a student would type it: the solution markers removed."""
+    return SOLUTION_MARKERS.sub("", source)
+
+
+def fill_answers(release_nb, source_nb, answers: dict[str, str] | None = None):
+    """A copy of ``release_nb`` with every answer cell filled in.
+
+    Answer cells (nbgrader ``solution: true``) take the text of ``answers[grade_id]``
+    when given, else the instructor's solution from ``source_nb``.
+    """
+    answers = answers or {}
+    solutions = {
+        cell.metadata["nbgrader"]["grade_id"]: strip_solution_markers(cell.source)
+        for cell in source_nb.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+    nb = copy.deepcopy(release_nb)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            gid = meta["grade_id"]
+            cell.source = answers.get(gid, solutions[gid])
+    return nb
+
+
+def write_hand_in(student: DemoStudent, release_path: Path, source_path: Path, dest: Path) -> None:
+    """Write ``student``'s version of one notebook to ``dest``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if student.base == "broken-json":
+        text = release_path.read_text(encoding="utf-8")
+        # a hand edit gone wrong: the file is cut off in the middle
+        dest.write_text(text[: len(text) // 2], encoding="utf-8")
+        return
+    release_nb = nbformat.read(release_path, as_version=4)
+    if student.base == "release":
+        nb = release_nb
+    else:
+        nb = fill_answers(release_nb, nbformat.read(source_path, as_version=4), student.answers)
+    nbformat.write(nb, dest)
+
+
+def create_demo_class(course: Path, assignment: str, timestamp: str = "2025-10-15 09:00:00.000000 UTC") -> list[str]:
+    """Create ``submitted/<student>/<assignment>/`` for every demo student; return their ids."""
+    release_dir = course / "release" / assignment
+    source_dir = course / "source" / assignment
+    notebooks = sorted(release_dir.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no release notebooks in {release_dir}; run `make release` first")
+    ids = []
+    for student in DEMO_STUDENTS:
+        folder = course / "submitted" / student.student_id / assignment
+        for nb_path in notebooks:
+            write_hand_in(student, nb_path, source_dir / nb_path.name, folder / nb_path.name)
+        (folder / "timestamp.txt").write_text(timestamp, encoding="utf-8")
+        ids.append(student.student_id)
+    return ids
+
+
+def is_valid_notebook(path: Path) -> tuple[bool, str]:
+    """Whether ``path`` reads as a notebook; if not, a one-line reason."""
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        return False, f"{path.name} is not valid JSON ({getattr(exc, 'msg', exc)}{where})"
+    try:
+        nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat validation and the like
+        return False, f"{path.name} cannot be read as a notebook ({type(exc).__name__}: {exc})"
+    return True, ""

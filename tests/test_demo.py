@@ -1,0 +1,137 @@
+"""`cnn-course demo` end to end on a copy of the course: exact scores, hints, feedback, grades."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from conftest import grade_meta
+
+from cnnlib.course import demo_class, report
+
+pytestmark = pytest.mark.slow
+
+# Exact expected scores of the demo class, per student: notebook stem -> points.
+EXPECTED = {
+    "ada_perfect": {"01_images_as_tensors": 20},
+    "ben_untouched": {"01_images_as_tensors": 0},
+    "cai_mistakes": {"01_images_as_tensors": 12},  # reshape (-4), channel mean for gray (-4)
+    "dee_raises": {"01_images_as_tensors": 17},  # to_float raises AttributeError (-3)
+    "eve_broken": {"01_images_as_tensors": 0},
+}
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    from conftest import copy_course
+
+    course = copy_course(tmp_path_factory.mktemp("demo") / "course")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnlib.course", "demo", "--course", str(course)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return course, proc.stdout
+
+
+def test_demo_scores_are_exact(graded_course):
+    course, _ = graded_course
+    rows = {r.student_id: r for r in report.assignment_report(course, "lecture")}
+    assert set(rows) == set(EXPECTED)
+    for sid, expected in EXPECTED.items():
+        assert rows[sid].notebooks == pytest.approx(expected), sid
+        assert rows[sid].score == sum(expected.values())
+        assert rows[sid].max_score == 20
+
+
+def test_broken_hand_in_gets_a_row_and_does_not_stop_the_others(graded_course):
+    course, stdout = graded_course
+    rows = {r.student_id: r for r in report.assignment_report(course, "lecture")}
+    assert rows["eve_broken"].status == "invalid"
+    assert "is not valid JSON" in rows["eve_broken"].reason
+    assert all(rows[s].status == "graded" for s in EXPECTED if s != "eve_broken")
+    assert "eve_broken" in stdout and "invalid" in stdout
+
+
+def test_mistakes_get_hints_that_name_them(graded_course):
+    course, _ = graded_course
+    nb = nbformat.read(course / "autograded/cai_mistakes/lecture/01_images_as_tensors.ipynb", as_version=4)
+    failed = {
+        grade_meta(c)["grade_id"]: o.evalue
+        for c in nb.cells if c.cell_type == "code" and grade_meta(c).get("grade")
+        for o in c.outputs if o.output_type == "error"
+    }
+    assert set(failed) == {"nb01_to_chw", "nb01_grayscale"}
+    assert "permute moves axes" in failed["nb01_to_chw"]
+    assert "you averaged R, G and B equally" in failed["nb01_grayscale"]
+
+
+def test_raising_code_costs_only_the_cells_it_breaks(graded_course):
+    course, _ = graded_course
+    nb = nbformat.read(course / "autograded/dee_raises/lecture/01_images_as_tensors.ipynb", as_version=4)
+    errors = {
+        grade_meta(c)["grade_id"]: o.ename
+        for c in nb.cells if c.cell_type == "code"
+        for o in c.outputs if o.output_type == "error"
+    }
+    assert errors == {"nb01_to_float": "AttributeError", "nb01_fc_params_impl": "TypeError"}
+
+
+def test_feedback_and_grades_csv_are_written(graded_course):
+    course, stdout = graded_course
+    for sid in EXPECTED:
+        html = course / "feedback" / sid / "lecture" / "01_images_as_tensors.html"
+        assert html.exists() == (sid != "eve_broken"), sid
+    with open(course / "grades.csv", newline="") as fh:
+        grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+    for sid in ("ada_perfect", "ben_untouched", "cai_mistakes", "dee_raises"):
+        assert grades[sid] == sum(EXPECTED[sid].values())
+    assert "grades.csv" in stdout and "feedback" in stdout
+
+
+def test_report_command_prints_and_writes_csv(graded_course, tmp_path):
+    course, _ = graded_course
+    out_csv = tmp_path / "lecture.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnlib.course", "report", "lecture", "--course", str(course), "--csv", str(out_csv)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ada_perfect" in proc.stdout and "invalid" in proc.stdout
+    with open(out_csv, newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert float(rows["cai_mistakes"]["score"]) == 12
+    assert rows["eve_broken"]["status"] == "invalid"
+
+
+def test_report_rejects_unknown_assignment(graded_course):
+    course, _ = graded_course
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnlib.course", "report", "hw9", "--course", str(course)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "unknown assignment 'hw9'; expected one of lecture" in proc.stderr
+
+
+def test_cli_rejects_a_folder_that_is_not_a_course(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnlib.course", "demo", "--course", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "expected nbgrader_config.py there" in proc.stderr
+
+
+def test_perfect_hand_in_has_the_solutions_without_markers(tmp_path):
+    from conftest import RELEASE, SOURCE
+
+    rel = RELEASE / "lecture" / "01_images_as_tensors.ipynb"
+    nb = demo_class.fill_answers(nbformat.read(rel, as_version=4),
+                                 nbformat.read(SOURCE / "lecture" / rel.name, as_version=4))
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "BEGIN SOLUTION" not in code and "NotImplementedError" not in code
+    assert "permute(2, 0, 1)" in code
