@@ -2,17 +2,84 @@
 
 Figures are built with ``matplotlib.figure.Figure`` (not pyplot), so nothing is
 drawn twice in Jupyter and nothing piles up in pyplot's global state: a notebook
-shows a figure by leaving it as the last expression of a cell.
+shows a figure by leaving it as the last expression of a cell. Importing this
+module inside IPython/Jupyter registers a PNG formatter for ``Figure`` so that
+works whatever matplotlib backend is active (without it a bare ``Figure`` shows
+as ``<Figure size ...>`` text until pyplot has been imported).
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import re
+
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from .checks import to_numpy
 
 __all__ = ["show_channels", "show_images"]
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+_CJK_FONTS = (
+    "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans TC", "Source Han Sans TW",
+    "Microsoft JhengHei", "PingFang TC", "Heiti TC", "WenQuanYi Zen Hei", "AR PL UMing TW",
+)
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """The name of an installed font with Chinese glyphs, or None."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in _CJK_FONTS if name in installed), None)
+
+
+def fit_text_to_fonts(fig: Figure) -> Figure:
+    """Make the figure's Chinese labels (通道, 特徵圖, ...) render.
+
+    With a CJK font installed, texts holding Chinese use it; without one, the Chinese
+    words are dropped (with their brackets when nothing else is inside) rather than
+    drawn as empty boxes with a "Glyph missing" warning on stderr.
+    """
+    font = cjk_font()
+    for text in fig.findobj(Text):
+        label = text.get_text()
+        if not _CJK.search(label):
+            continue
+        if font:
+            text.set_fontfamily([font, "DejaVu Sans"])
+        else:
+            cleaned = _CJK.sub("", label)
+            cleaned = re.sub(r"\(\s*\)", "", re.sub(r"\(\s+", "(", cleaned))  # "( 0)" -> "(0)", "()" -> ""
+            text.set_text(re.sub(r"\s{2,}", " ", cleaned).strip())
+    return fig
+
+
+def _figure_png(fig: Figure) -> bytes:
+    fit_text_to_fonts(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", facecolor="white")
+    return buf.getvalue()
+
+
+def register_ipython_display() -> bool:
+    """Show ``Figure`` objects as PNG in the running IPython kernel; False outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _figure_png)
+    return True
+
+
+register_ipython_display()
 
 
 def _hwc(img: np.ndarray) -> np.ndarray:
