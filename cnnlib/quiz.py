@@ -52,7 +52,7 @@ def _missing(value) -> bool:
 
 
 def as_letter(value, name: str, options: str = "ABCD") -> str:
-    """The answer as one capital letter among ``options`` (``" b "`` reads as ``"B"``).
+    """The answer as one capital letter among ``options`` (lower case and spaces around it are fine).
 
     Raises:
         AssertionError: no answer, not a string, or not exactly one of the letters.
@@ -137,7 +137,7 @@ def as_conv2d(value, name: str):
 
 
 def show(value) -> str:
-    """A short canonical text of a read answer: ``"B"``, ``"17"``, ``"[[1, 2], [3, 4]]"``, a layer."""
+    """A short canonical text of a read answer: the letter, the number, ``[[1, 2], [3, 4]]``, a layer."""
     if isinstance(value, np.ndarray):
         return str([[_num(v) for v in row] for row in np.atleast_2d(value)]).replace("'", "")
     if hasattr(value, "kernel_size") and hasattr(value, "in_channels"):

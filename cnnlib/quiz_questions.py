@@ -132,7 +132,7 @@ def question(qid: str) -> Question:
 def ask(qid: str):
     """An ipywidgets box: the question, an answer field and a *Check* button (ungraded).
 
-    Typed answers are read as Python literals (``"B"`` or ``B``, ``17``, ``[[1, 2], [3, 4]]``);
+    Typed answers are read as Python literals (a number such as ``17``, a table ``[[1, 2], [3, 4]]``);
     the code question takes ``nn.Conv2d(...)``.
     """
     import ast
@@ -201,7 +201,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "q04", "Parameters of a convolution on RGB", "number",
-        "A convolutional layer takes an **RGB** image and has 16 filters of size 3 x 3, **without** bias. "
+        "A convolutional layer takes an **RGB** image and has 32 filters of size 5 x 5, **without** bias. "
         "How many learnable parameters does it have?",
         1,
     ),
@@ -224,10 +224,10 @@ QUESTIONS: tuple[Question, ...] = (
         3, shape=(3, 3),
     ),
     Question(
-        "q08", "Pooling an RGB-sized stack", "choice",
-        "Max pooling with kernel_size 2 and stride 2 takes a 224 x 224 x 64 (H x W x C) feature map. "
+        "q08", "Pooling a stack of feature maps", "choice",
+        "Max pooling with kernel_size 2 and stride 2 takes a 128 x 128 x 32 (H x W x C) feature map. "
         "What shape comes out?",
-        1, options=("224 x 224 x 16", "112 x 112 x 64", "223 x 223 x 64", "112 x 112 x 32"),
+        1, options=("128 x 128 x 16", "64 x 64 x 32", "127 x 127 x 32", "64 x 64 x 16"),
     ),
     Question(
         "q09", "What batch normalization does", "choice",
@@ -284,7 +284,7 @@ _DIGESTS = {
     "q01": "45496ec71cebdb6026e631c1eb79054be96fc091a76aa231ae025b0bf7ff4bf2",
     "q02": "bc759c2b2697323c57a1c14569029a369b5daabdcb408cb96e40280d82f54589",
     "q03": "09dab32c4466b30937103b0184306b7b07fe638138a2fc4cc42dfc5ae06adc65",
-    "q04": "faf11dfb8a54ef57ed922eea441db7bdef779237ee77a628f4ae4902eca2d99d",
+    "q04": "1f4ce152ead68d5a70b9c64d8bd9436343a0fdb923f62bfc3f6f0d984f5c03ad",
     "q05": "eeb17479058af2cae0e3b15a0a7f8a65b18b88e762a3fb9027b2274f2e0a4fd9",
     "q06": "724e82158c8cb336f3acc5f9fab0654d240106ed9858ca76867c143be92793ff",
     "q07": "bc7e5d9b638f8e2f26bcf04663de1ccbbe35dff028aa1022a6d9b73f96d24bc9",
