@@ -78,8 +78,8 @@ def as_int(value, name: str) -> int:
     """
     if _missing(value):
         raise AssertionError(f"{name}: no answer yet: write a whole number (an int), without quotes")
-    if hasattr(value, "item") and getattr(value, "size", getattr(value, "numel", lambda: 1)()) == 1:
-        value = value.item()  # a 0-d tensor or NumPy scalar
+    if hasattr(value, "item") and hasattr(value, "shape") and int(np.prod(tuple(value.shape))) == 1:
+        value = value.item()  # a NumPy scalar, a 0-d array or tensor
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise AssertionError(
             f"{name}: expected a whole number (an int, no quotes); got {type(value).__name__} {value!r}"

@@ -13,7 +13,8 @@ students) for every answer in the clear or trivially encoded:
   as an escape (``\\x42``), its ROT13 in quotes,
 * a table as a run of numbers in reading order (any brackets, separators or space between
   them, but no words), transposed or reversed,
-* a layer: any ``Conv2d(...)`` in the text that does the job, or *stride 2 ... padding 1* prose,
+* a layer: any ``Conv2d(...)`` in the text that does the job, or its stride and padding in
+  prose (*stride 2, padding 1*; only when ``strict``),
 * any answer's text in base64, base32, hex bytes, or as an MD5/SHA-1/SHA-256 digest;
   a table also as the base64 of its raw int/float bytes.
 
@@ -37,7 +38,7 @@ import numpy as np
 
 GRADERS = ("grade_choice", "grade_number", "grade_cells", "grade_conv2d")
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
-NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d*)?(?![\w.])")
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,16 @@ def _conv_calls(text: str):
         yield text[m.end() : i - 1]
 
 
+def _stride_padding(spec: dict) -> tuple[int, int]:
+    """The (stride, padding) that take in_shape to out_shape with the kernel (the smallest such)."""
+    n, m, k = spec["in_shape"][-1], spec["out_shape"][-1], spec["kernel_size"]
+    for stride in range(1, n + 1):
+        for padding in range(k):
+            if (n + 2 * padding - k) // stride + 1 == m:
+                return stride, padding
+    raise ValueError(f"no stride and padding take {n} to {m} with kernel {k}")
+
+
 def _conv_does_the_job(args: str, spec: dict) -> bool:
     import torch
     import torch.nn as nn
@@ -197,11 +208,13 @@ def find_leaks(text: str, answers, strict: bool = True) -> list[str]:
                     if _contains_encoding(text, enc, kind):
                         leaks.append(f"{a.qid}: the answer {canon!r} as {kind} ({enc})")
         if a.grader == "grade_conv2d":
+            stride, padding = _stride_padding(a.spec)
             for args in _conv_calls(text):
                 if _conv_does_the_job(args, a.spec):
                     leaks.append(f"{a.qid}: a layer that answers it: Conv2d({args})")
-            if re.search(r"stride\W{0,3}2\b\W{1,12}padding\W{0,3}1\b|padding\W{0,3}1\b\W{1,12}stride\W{0,3}2\b",
-                         text, re.IGNORECASE):
+            if strict and re.search(
+                rf"stride\W{{0,3}}{stride}\b\W{{1,12}}(?:and\W{{1,4}})?padding\W{{0,3}}{padding}\b"
+                rf"|padding\W{{0,3}}{padding}\b\W{{1,12}}(?:and\W{{1,4}})?stride\W{{0,3}}{stride}\b", text, re.IGNORECASE):
                 leaks.append(f"{a.qid}: the layer's stride and padding in words")
     return sorted(set(leaks))
 
@@ -221,7 +234,7 @@ def _letter_leaks(text: str, qid: str, letter: str, strict: bool) -> list[str]:
         code = ord(lt)
         if re.search(rf"chr\(\s*(?:{code}|0x{code:x})\s*\)|\\x{code:02x}\b|\\u{code:04x}", text, re.IGNORECASE):
             found.append(f"{qid}: the letter {lt!r} as a character code")
-    if re.search(rf"(?i:answer|key|solution|correct|right)\W{{1,12}}{letter.upper()}(?![\w])", text):
+    if re.search(rf"(?i:answer|key|solution|correct|right)\W{{1,12}}(?:(?i:is|was)\W{{1,4}})?{letter.upper()}(?![\w])", text):
         found.append(f"{qid}: the letter {letter!r} after a word like 'answer'")
     return found
 
