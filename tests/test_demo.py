@@ -86,7 +86,7 @@ def test_feedback_and_grades_csv_are_written(graded_course):
         html = course / "feedback" / sid / "lecture" / "01_images_as_tensors.html"
         assert html.exists() == (sid != "eve_broken"), sid
     with open(course / "grades.csv", newline="") as fh:
-        grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+        grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == "lecture"}
     for sid in ("ada_perfect", "ben_untouched", "cai_mistakes", "dee_raises"):
         assert grades[sid] == sum(EXPECTED[sid].values())
     assert "grades.csv" in stdout and "feedback" in stdout
@@ -145,4 +145,7 @@ def test_demo_grades_the_quiz_class_and_prints_its_item_analysis(graded_course):
     assert set(rows) == {s.student_id for s in quiz_class.QUIZ_STUDENTS}  # the lecture's five take no quiz
     assert rows["fay_full"].score == 20 and rows["gus_blank"].score == 0
     assert "Item analysis of 'quiz': 12 students graded, 20 points" in stdout
+    with open(course / "grades.csv", newline="") as fh:
+        quiz_grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == "quiz"}
+    assert quiz_grades["fay_full"] == 20 and quiz_grades["hal_malformed"] == 8
     assert (course / "autograded" / "quiz_items.csv").exists() and (course / "autograded" / "quiz_items.png").exists()
