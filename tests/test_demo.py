@@ -34,7 +34,7 @@ HINTS = {
     "01_images_as_tensors": {"nb01_to_chw": "permute moves axes",
                              "nb01_grayscale": "you averaged R, G and B equally"},
     "04_pooling": {"nb04_pool2d_avg": "(max instead of average)",
-                   "nb04_pool2d_torch": "k=2, s=1, avg"},
+                   "nb04_pool2d_torch": "mode='avg' returned the window maxima (max instead of average)"},
     "05_batch_norm": {"nb05_bn_train": "unbiased variance (divide by m - 1",
                       "nb05_accuracy": "graded in train mode"},
     "06_cnn_in_pytorch": {"nb06_lenet": "wrong flatten size: after Flatten there are C x H x W = 16 x 5 x 5 = 400"},
