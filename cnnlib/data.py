@@ -6,6 +6,8 @@
 * ``cifar10_samples()``: 30 real CIFAR-10 training images (3 per class) that ship
   with cnnlib (Krizhevsky, 2009), as (N, 32, 32, 3) uint8 and labels.
 * ``CIFAR10_CLASSES``: the ten class names in label order.
+* ``synthetic_lines()``: a generated, learnable set of noisy line images in four
+  orientations (``LINE_CLASSES``), for training a small CNN in seconds without a download.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["CIFAR10_CLASSES", "sample_rgb_image", "sample_digit", "cifar10_samples"]
+__all__ = [
+    "CIFAR10_CLASSES",
+    "LINE_CLASSES",
+    "cifar10_samples",
+    "sample_digit",
+    "sample_rgb_image",
+    "synthetic_lines",
+]
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -28,6 +37,9 @@ CIFAR10_CLASSES = (
     "ship",
     "truck",
 )
+
+# Labels of synthetic_lines(), in order: the orientation of the line in the image.
+LINE_CLASSES = ("horizontal", "vertical", "diagonal \\", "diagonal /")
 
 
 def sample_rgb_image(size: int = 128) -> np.ndarray:
@@ -87,3 +99,49 @@ def cifar10_samples() -> tuple[np.ndarray, np.ndarray]:
     with resources.files("cnnlib").joinpath("assets/cifar10_samples.npz").open("rb") as fh:
         data = np.load(fh)
         return data["x"].copy(), data["y"].copy()
+
+
+def synthetic_lines(n: int = 2048, size: int = 32, seed: int = 0, noise: float = 0.15):
+    """A generated data set (not real photos): one noisy line per image, four orientations.
+
+    Each image holds one bright line (length, position and thickness random) that is
+    horizontal, vertical, diagonal ``\\`` or diagonal ``/`` (labels 0-3, names in
+    ``LINE_CLASSES``), on Gaussian noise. A small CNN learns it in a few seconds on a
+    CPU, and its first-layer filters come out as oriented edge detectors.
+
+    Args:
+        n: number of images (>= 1); the classes are balanced (label ``i % 4``, shuffled).
+        size: height and width in pixels (>= 12).
+        seed: the same seed gives the same images.
+        noise: standard deviation of the background noise (>= 0).
+
+    Returns:
+        x: (n, 1, size, size) float32 in [0, 1], channels first; y: (n,) int64.
+
+    Raises:
+        ValueError: an argument out of range.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1; got {n!r}")
+    if not isinstance(size, int) or size < 12:
+        raise ValueError(f"size must be an int >= 12; got {size!r}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be a number >= 0; got {noise!r}")
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.arange(n) % len(LINE_CLASSES))
+    direction = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [-1.0, 1.0]])[y]  # (dy, dx)
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    half = rng.uniform(0.2, 0.35, n) * size  # half the line length
+    margin = half[:, None] * np.abs(direction) + 1  # keep the line inside the image
+    centre = rng.uniform(margin, size - 1 - margin)  # (n, 2): (row, column)
+    width = rng.uniform(0.8, 1.6, n)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    # distance from every pixel to the segment centre +- half * direction
+    py = yy[None] - centre[:, 0, None, None]
+    px = xx[None] - centre[:, 1, None, None]
+    t = np.clip(py * direction[:, 0, None, None] + px * direction[:, 1, None, None],
+                -half[:, None, None], half[:, None, None])
+    dist = np.hypot(py - t * direction[:, 0, None, None], px - t * direction[:, 1, None, None])
+    ink = np.clip(width[:, None, None] + 0.5 - dist, 0, 1)
+    x = np.clip(ink + rng.normal(0, noise, ink.shape), 0, 1)
+    return x[:, None].astype(np.float32), y.astype(np.int64)

@@ -21,7 +21,14 @@ from matplotlib.text import Text
 
 from .checks import to_numpy
 
-__all__ = ["show_channels", "show_feature_maps", "show_images", "show_kernels"]
+__all__ = [
+    "show_channels",
+    "show_curves",
+    "show_feature_maps",
+    "show_histograms",
+    "show_images",
+    "show_kernels",
+]
 
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
@@ -236,4 +243,80 @@ def show_feature_maps(maps, title: str = "Feature maps (特徵圖)", ncols: int 
         ax.set_ylabel("height (H)", fontsize=7)
         ax.set_xticks([])
         ax.set_yticks([])
+    return fig
+
+
+def show_curves(history, title: str = "Training curves") -> Figure:
+    """Training curves: one panel per metric, values against the step (or epoch).
+
+    Args:
+        history: a sequence of numbers (plotted as "loss") or a dict mapping metric names
+            to sequences, e.g. ``{"loss": [...], "accuracy": [...]}``.
+
+    Raises:
+        ValueError: an empty history or a metric that is not a 1-D sequence of numbers.
+    """
+    if not isinstance(history, dict):
+        history = {"loss": history}
+    if not history:
+        raise ValueError("history is empty; expected a dict like {'loss': [2.3, 1.9, ...]}")
+    series = {}
+    for name, values in history.items():
+        arr = np.asarray(to_numpy(values, f"history[{name!r}]"), dtype=np.float64)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"history[{name!r}] must be a non-empty 1-D sequence of numbers; got shape {arr.shape}")
+        series[str(name)] = arr
+    fig = Figure(figsize=(4.5 * len(series), 3.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(series)))
+    for ax, (name, arr) in zip(axes, series.items(), strict=True):
+        ax.plot(np.arange(1, arr.size + 1), arr, marker="." if arr.size <= 50 else None)
+        ax.set_xlabel("step")
+        ax.set_ylabel(name)
+        ax.set_title(f"{name}: first {arr[0]:.3g}, last {arr[-1]:.3g}")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return fig
+
+
+def _per_channel(arr: np.ndarray, name: str) -> np.ndarray:
+    """(N, C, H, W) or (N, C) -> (C, values); 1-D -> (1, values)."""
+    if arr.ndim == 1:
+        return arr[None]
+    if arr.ndim == 2:
+        return arr.T
+    if arr.ndim == 4:
+        return np.moveaxis(arr, 1, 0).reshape(arr.shape[1], -1)
+    raise ValueError(f"{name} must have shape (N, C, H, W), (N, C) or (values,); got {arr.shape}")
+
+
+def show_histograms(
+    before,
+    after,
+    title: str = "Values before and after batch normalization (批次正規化)",
+    bins: int = 40,
+) -> Figure:
+    """Histograms of each channel's values before and after a normalisation, side by side.
+
+    Args:
+        before, after: (N, C, H, W), (N, C) or 1-D values; one histogram per channel,
+            labelled with its mean and standard deviation.
+
+    Raises:
+        ValueError: a shape other than those, or different channel counts.
+    """
+    b = _per_channel(np.asarray(to_numpy(before, "before"), dtype=np.float64), "before")
+    a = _per_channel(np.asarray(to_numpy(after, "after"), dtype=np.float64), "after")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"before has {b.shape[0]} channels, after has {a.shape[0]}; expected the same")
+    fig = Figure(figsize=(10, 3.3), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, data, what in ((axes[0], b, "before"), (axes[1], a, "after")):
+        for c, values in enumerate(data):
+            ax.hist(values, bins=bins, alpha=0.5,
+                    label=f"channel {c}: mean {values.mean():.2f}, std {values.std():.2f}")
+        ax.set_title(what)
+        ax.set_xlabel("value")
+        ax.set_ylabel("count")
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
     return fig

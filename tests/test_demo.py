@@ -15,23 +15,33 @@ from cnnlib.course import demo_class, report
 pytestmark = pytest.mark.slow
 
 # Exact expected scores of the demo class, per student: notebook stem -> points.
+FULL = {
+    "01_images_as_tensors": 20,
+    "02_convolution_by_hand": 15,
+    "03_stride_padding_channels": 20,
+    "04_pooling": 15,
+    "05_batch_norm": 20,
+    "06_cnn_in_pytorch": 20,
+}
 EXPECTED = {
-    "ada_perfect": {"01_images_as_tensors": 20, "02_convolution_by_hand": 15, "03_stride_padding_channels": 20},
-    "ben_untouched": {"01_images_as_tensors": 0, "02_convolution_by_hand": 0, "03_stride_padding_channels": 0},
+    "ada_perfect": dict(FULL),
+    "ben_untouched": dict.fromkeys(FULL, 0),
     "cai_mistakes": {
         "01_images_as_tensors": 12,  # reshape (-4), channel mean for gray (-4)
         "02_convolution_by_hand": 6,  # the slide's typo copied (-3), kernel flipped (-6)
         "03_stride_padding_channels": 14,  # output size off by one (-3), padding forgotten (-3)
+        "04_pooling": 8,  # max instead of average: nb04_pool2d_avg (-3), nb04_pool2d_torch hidden avg (-4)
+        "05_batch_norm": 10,  # unbiased variance in the normalisation (-5), graded in train mode (-5)
+        "06_cnn_in_pytorch": 15,  # wrong flatten size, Linear(16 * 4 * 4, 120) (-5)
     },
-    "dee_raises": {  # to_float raises AttributeError (-3)
-        "01_images_as_tensors": 17, "02_convolution_by_hand": 15, "03_stride_padding_channels": 20,
-    },
-    "eve_broken": {"01_images_as_tensors": 0, "02_convolution_by_hand": 0, "03_stride_padding_channels": 0},
+    "dee_raises": {**FULL, "01_images_as_tensors": 17},  # to_float raises AttributeError (-3)
+    "eve_broken": dict.fromkeys(FULL, 0),
 }
-MAX_SCORE = sum(EXPECTED["ada_perfect"].values())
 
-# What cai_mistakes is told, per failed test cell of notebooks 02 and 03: the hint names the mistake.
-CAI_HINTS = {
+# What cai_mistakes sees: notebook stem -> {failed grade_id: words its hint must contain}.
+HINTS = {
+    "01_images_as_tensors": {"nb01_to_chw": "permute moves axes",
+                             "nb01_grayscale": "you averaged R, G and B equally"},
     "02_convolution_by_hand": {
         "nb02_feature_map": "first wrong value at index (3, 2): expected 2, got 1 (1 of 16 values differ, "
                             "largest difference 1). Hint: copied the slide? Its feature map has a typo.",
@@ -46,6 +56,11 @@ CAI_HINTS = {
         "nb03_conv2d_padding": "conv2d(x1, w1, stride=2, padding=1): expected shape (1, 3, 3), got (1, 2, 2): "
                                "did you forget the padding (補零)?",
     },
+    "04_pooling": {"nb04_pool2d_avg": "(max instead of average)",
+                   "nb04_pool2d_torch": "mode='avg' returned the window maxima (max instead of average)"},
+    "05_batch_norm": {"nb05_bn_train": "unbiased variance (divide by m - 1",
+                      "nb05_accuracy": "graded in train mode"},
+    "06_cnn_in_pytorch": {"nb06_lenet": "wrong flatten size: after Flatten there are C x H x W = 16 x 5 x 5 = 400"},
 }
 
 
@@ -69,7 +84,7 @@ def test_demo_scores_are_exact(graded_course):
     for sid, expected in EXPECTED.items():
         assert rows[sid].notebooks == pytest.approx(expected), sid
         assert rows[sid].score == sum(expected.values())
-        assert rows[sid].max_score == MAX_SCORE
+        assert rows[sid].max_score == sum(FULL.values())
 
 
 def test_broken_hand_in_gets_a_row_and_does_not_stop_the_others(graded_course):
@@ -81,21 +96,8 @@ def test_broken_hand_in_gets_a_row_and_does_not_stop_the_others(graded_course):
     assert "eve_broken" in stdout and "invalid" in stdout
 
 
-def test_mistakes_get_hints_that_name_them(graded_course):
-    course, _ = graded_course
-    nb = nbformat.read(course / "autograded/cai_mistakes/lecture/01_images_as_tensors.ipynb", as_version=4)
-    failed = {
-        grade_meta(c)["grade_id"]: o.evalue
-        for c in nb.cells if c.cell_type == "code" and grade_meta(c).get("grade")
-        for o in c.outputs if o.output_type == "error"
-    }
-    assert set(failed) == {"nb01_to_chw", "nb01_grayscale"}
-    assert "permute moves axes" in failed["nb01_to_chw"]
-    assert "you averaged R, G and B equally" in failed["nb01_grayscale"]
-
-
-@pytest.mark.parametrize("notebook", sorted(CAI_HINTS))
-def test_lecture_02_03_mistakes_get_hints_that_name_them(graded_course, notebook):
+@pytest.mark.parametrize("notebook", sorted(HINTS))
+def test_mistakes_get_hints_that_name_them(graded_course, notebook):
     course, _ = graded_course
     nb = nbformat.read(course / f"autograded/cai_mistakes/lecture/{notebook}.ipynb", as_version=4)
     failed = {
@@ -103,9 +105,9 @@ def test_lecture_02_03_mistakes_get_hints_that_name_them(graded_course, notebook
         for c in nb.cells if c.cell_type == "code" and grade_meta(c).get("grade")
         for o in c.outputs if o.output_type == "error"
     }
-    assert set(failed) == set(CAI_HINTS[notebook])
-    for gid, hint in CAI_HINTS[notebook].items():
-        assert hint in failed[gid], (gid, failed[gid])
+    assert set(failed) == set(HINTS[notebook])
+    for gid, words in HINTS[notebook].items():
+        assert words in failed[gid], (gid, failed[gid])
 
 
 def test_raising_code_costs_only_the_cells_it_breaks(graded_course):
@@ -122,8 +124,9 @@ def test_raising_code_costs_only_the_cells_it_breaks(graded_course):
 def test_feedback_and_grades_csv_are_written(graded_course):
     course, stdout = graded_course
     for sid in EXPECTED:
-        html = course / "feedback" / sid / "lecture" / "01_images_as_tensors.html"
-        assert html.exists() == (sid != "eve_broken"), sid
+        for notebook in FULL:
+            html = course / "feedback" / sid / "lecture" / f"{notebook}.html"
+            assert html.exists() == (sid != "eve_broken"), (sid, notebook)
     with open(course / "grades.csv", newline="") as fh:
         grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == "lecture"}
     for sid in ("ada_perfect", "ben_untouched", "cai_mistakes", "dee_raises"):

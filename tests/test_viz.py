@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from matplotlib.figure import Figure
 
 from cnnlib import viz
@@ -62,3 +63,42 @@ def test_chinese_labels_use_a_cjk_font_when_one_is_installed(monkeypatch):
 
 def test_figures_display_only_inside_ipython():
     assert viz.register_ipython_display() is False  # plain pytest: no IPython shell
+
+
+def test_show_curves_one_panel_per_metric():
+    fig = viz.show_curves({"loss": [2.0, 1.0, 0.5], "accuracy": [0.2, 0.6, 0.9]}, title="Training")
+    assert isinstance(fig, Figure) and fig.get_suptitle() == "Training"
+    axes = fig.get_axes()
+    assert [ax.get_ylabel() for ax in axes] == ["loss", "accuracy"]
+    np.testing.assert_allclose(axes[0].lines[0].get_ydata(), [2.0, 1.0, 0.5])
+    assert "last 0.5" in axes[0].get_title()
+
+
+def test_show_curves_takes_a_plain_list_and_tensors():
+    fig = viz.show_curves(torch.tensor([3.0, 2.0]))
+    assert fig.get_suptitle() == "Training curves"
+    assert fig.get_axes()[0].get_ylabel() == "loss"
+
+
+@pytest.mark.parametrize("bad", [{}, {"loss": []}, {"loss": [[1.0, 2.0]]}])
+def test_show_curves_rejects_empty_or_2d_history(bad):
+    with pytest.raises(ValueError, match="history"):
+        viz.show_curves(bad)
+
+
+def test_show_histograms_per_channel_before_and_after():
+    x = torch.randn(8, 3, 4, 4) * torch.tensor([1.0, 5.0, 0.2]).reshape(1, 3, 1, 1)
+    y = torch.nn.BatchNorm2d(3)(x).detach()
+    fig = viz.show_histograms(x, y, title="BN")
+    assert fig.get_suptitle() == "BN"
+    before, after = fig.get_axes()
+    assert (before.get_title(), after.get_title()) == ("before", "after")
+    labels = [t.get_text() for t in after.get_legend().get_texts()]
+    assert len(labels) == 3 and all("mean 0.00, std 1.00" in t or "mean -0.00, std 1.00" in t for t in labels)
+
+
+def test_show_histograms_rejects_channel_mismatch_and_bad_rank():
+    with pytest.raises(ValueError, match="before has 3 channels, after has 2"):
+        viz.show_histograms(np.zeros((4, 3)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\), \(N, C\) or \(values,\)"):
+        viz.show_histograms(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))

@@ -7,7 +7,9 @@ answer cells replaced, exactly as a student would fill them in:
 * ``ben_untouched``: hands in the release notebook as downloaded.
 * ``cai_mistakes``: typical mistakes of this lecture (``reshape`` instead of ``permute``,
   averaging the channels for grayscale, the slide's feature map copied with its typo, a
-  flipped kernel, an output size off by one, forgotten padding, ...): partial credit,
+  flipped kernel, an output size off by one, forgotten padding, max instead of average
+  pooling, the unbiased variance in batch norm, grading in train mode, a wrong flatten
+  size): partial credit,
   hints name the mistake.
 * ``dee_raises``: code that raises: an ``AttributeError`` inside a function and a stray
   call with a missing argument at the end of a cell.
@@ -97,6 +99,64 @@ def conv2d(x, w, stride=1, padding=0):
                 top, left = i * stride, j * stride
                 out[k, i, j] = np.sum(x[:, top : top + kh, left : left + kw] * w[k])
     return out
+''',
+    # 04: the max branch copied for both modes (max instead of average)
+    "nb04_pool2d_impl": '''\
+def pool2d(x, kernel_size, stride=None, mode="max"):
+    """Max or average pooling of x (H, W) or (C, H, W) per channel -> (OH, OW) or (C, OH, OW)."""
+    if mode not in ("max", "avg"):
+        raise ValueError(f"mode must be 'max' or 'avg'; got {mode!r}")
+    x = np.asarray(x, dtype=np.float64)
+    k = kernel_size
+    s = kernel_size if stride is None else stride
+    oh = (x.shape[-2] - k) // s + 1
+    ow = (x.shape[-1] - k) // s + 1
+    out = np.zeros(x.shape[:-2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[..., i, j] = x[..., i * s:i * s + k, j * s:j * s + k].max(axis=(-2, -1))
+    return out
+''',
+    # 05: torch's default .var() is the unbiased one (wrong variance in the normalisation)
+    "nb05_bn_impl": '''\
+def batch_norm_forward(x, gamma, beta, running_mean, running_var, training=True, momentum=0.1, eps=1e-5):
+    """Batch norm of x (N, C, H, W) per channel."""
+    shape = (1, -1, 1, 1)
+    if training:
+        mean = x.mean(dim=(0, 2, 3))
+        var = x.var(dim=(0, 2, 3))
+        new_mean = (1 - momentum) * running_mean + momentum * mean
+        new_var = (1 - momentum) * running_var + momentum * var
+    else:
+        mean, var = running_mean, running_var
+        new_mean, new_var = running_mean, running_var
+    x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + eps)
+    return gamma.reshape(shape) * x_hat + beta.reshape(shape), new_mean, new_var
+''',
+    # 05: no model.eval(): graded in train mode
+    "nb05_accuracy_impl": '''\
+def accuracy(model, x, y, batch_size=8):
+    """Fraction (a float in [0, 1]) of x (N, C, H, W) whose predicted class equals y (N,)."""
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            correct += (model(x[i:i + batch_size]).argmax(dim=1) == y[i:i + batch_size]).sum().item()
+    return correct / len(x)
+''',
+    # 06: the sizes of a 28 x 28 MNIST input (wrong flatten size for 32 x 32)
+    "nb06_lenet_impl": '''\
+def build_lenet5():
+    """LeNet-5 as an nn.Sequential: (N, 1, 32, 32) -> (N, 10)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 4 * 4, 120), nn.ReLU(),  # MNIST digits are 28 x 28: 28 -> 24 -> 12 -> 8 -> 4
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )
 ''',
 }
 
