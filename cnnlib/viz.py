@@ -21,7 +21,7 @@ from matplotlib.text import Text
 
 from .checks import to_numpy
 
-__all__ = ["show_channels", "show_images"]
+__all__ = ["show_channels", "show_feature_maps", "show_images", "show_kernels"]
 
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
@@ -140,4 +140,99 @@ def show_images(images, labels=None, class_names=None, title: str = "Images", nc
             lab = int(np.asarray(labels)[i])
             ax.set_title(class_names[lab] if class_names is not None else str(lab), fontsize=8)
     fig.suptitle(title)
+    return fig
+
+
+def _grid(n: int, ncols: int, size: float, title: str):
+    """A figure with n small axes in rows of ncols (extra axes hidden); returns (fig, axes)."""
+    if not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int; got {ncols!r}")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(size * ncols + 0.6, size * nrows + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax in axes[n:]:
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig, axes[:n]
+
+
+def _annotate(ax, grid: np.ndarray) -> None:
+    """Write each value into its cell (small grids only)."""
+    for (i, j), v in np.ndenumerate(grid):
+        text = f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
+        ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                color="black", bbox={"boxstyle": "round,pad=0.1", "fc": "white", "alpha": 0.6, "lw": 0})
+
+
+def show_kernels(weights, title: str = "Kernels (filters)", ncols: int = 8) -> Figure:
+    """Each 2-D kernel as a small image, blue negative, red positive, zero white.
+
+    Args:
+        weights: (KH, KW) one kernel, or (F, C, KH, KW) as ``nn.Conv2d.weight``: one panel
+            per filter and input channel (titled ``f{i} c{j}``). Numbers are written into
+            the cells when a kernel is at most 7x7.
+        title: the figure's title.
+        ncols: panels per row.
+
+    Returns:
+        A titled ``Figure``.
+
+    Raises:
+        ValueError: weights of another rank.
+    """
+    w = np.asarray(to_numpy(weights, "weights"), dtype=np.float64)
+    if w.ndim == 2:
+        w = w[None, None]
+    if w.ndim != 4:
+        raise ValueError(f"weights must have shape (KH, KW) or (F, C, KH, KW); got {w.shape}")
+    f, c, kh, kw = w.shape
+    fig, axes = _grid(f * c, ncols, 1.4 if max(kh, kw) > 7 else 1.7, title)
+    vmax = float(np.abs(w).max()) or 1.0
+    for k, ax in enumerate(axes):
+        i, j = divmod(k, c)
+        ax.imshow(w[i, j], cmap="bwr", vmin=-vmax, vmax=vmax)
+        if max(kh, kw) <= 7:
+            _annotate(ax, w[i, j])
+        ax.set_title(f"f{i} c{j}" if w.shape[:2] != (1, 1) else f"{kh}x{kw} kernel", fontsize=8)
+        ax.set_xlabel("width (W)", fontsize=7)
+        ax.set_ylabel("height (H)", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def show_feature_maps(maps, title: str = "Feature maps (特徵圖)", ncols: int = 8) -> Figure:
+    """Feature maps (特徵圖) in grey, one panel each, with their size in the panel title.
+
+    Args:
+        maps: (H, W) one map, or (F, H, W) one per filter (e.g. ``conv(x)[0]``). Values are
+            written into the cells when a map is at most 8x8.
+        title: the figure's title.
+        ncols: panels per row.
+
+    Returns:
+        A titled ``Figure``.
+
+    Raises:
+        ValueError: maps of another rank (pass one image of a batch: ``out[0]``).
+    """
+    m = np.asarray(to_numpy(maps, "maps"), dtype=np.float64)
+    if m.ndim == 2:
+        m = m[None]
+    if m.ndim != 3:
+        raise ValueError(
+            f"maps must have shape (H, W) or (F, H, W); got {m.shape} (for a batch pass out[0])"
+        )
+    n, h, w = m.shape
+    fig, axes = _grid(n, ncols, 1.8 if max(h, w) > 8 else 2.0, title)
+    for k, ax in enumerate(axes):
+        ax.imshow(m[k], cmap="gray")
+        if max(h, w) <= 8:
+            _annotate(ax, m[k])
+        ax.set_title(f"map {k}: {h}x{w}" if n > 1 else f"{h}x{w}", fontsize=8)
+        ax.set_xlabel("width (W)", fontsize=7)
+        ax.set_ylabel("height (H)", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
     return fig

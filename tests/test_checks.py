@@ -116,3 +116,109 @@ def test_checks_never_write_to_stderr(capfd):
 def test_rel_error_is_cs231n_style():
     assert checks.rel_error([1.0, 2.0], [1.0, 2.0]) == 0
     assert checks.rel_error([1.0], [3.0]) == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------- assert_does_not_use
+
+import functools  # noqa: E402
+import types  # noqa: E402
+
+import torch.nn.functional as F  # noqa: E402
+
+import cnnlib  # noqa: E402
+import cnnlib.ops  # noqa: E402
+from cnnlib.checks import assert_does_not_use  # noqa: E402
+from cnnlib.ops import conv2d as reference_conv2d  # noqa: E402
+
+scipy_like = types.ModuleType("scipy")  # scipy need not be installed: a stand-in module
+scipy_like.signal = types.ModuleType("scipy.signal")
+scipy_like.signal.correlate2d = lambda a, b: a
+scipy_like.signal.correlate2d.__module__ = "scipy.signal"
+
+
+def loops_only(image, kernel):
+    h, w = image.shape
+    kh, kw = kernel.shape
+    out = np.zeros((h - kh + 1, w - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(image[i : i + kh, j : j + kw] * kernel)
+    return out
+
+
+def via_functional(image, kernel):
+    return F.conv2d(torch.as_tensor(image)[None, None], torch.as_tensor(kernel)[None, None])[0, 0]
+
+
+def via_ops_module(image, kernel):
+    return ops.conv2d(image, kernel)
+
+
+def via_imported_name(image, kernel):
+    return reference_conv2d(image, kernel)
+
+
+def via_attribute_chain(image, kernel):
+    return cnnlib.ops.conv2d(image, kernel)
+
+
+def via_scipy(image, kernel):
+    return scipy_like.signal.correlate2d(image, kernel)
+
+
+def via_import_inside(image, kernel):
+    import torch as t
+
+    return t.zeros(1)
+
+
+def _helper(image, kernel):
+    return torch.nn.functional.conv2d(image, kernel)
+
+
+def via_helper(image, kernel):
+    return _helper(image, kernel)
+
+
+def via_tensor_sum_in_loop(image, kernel):
+    return [[torch.sum(torch.as_tensor(image[i : i + 3, j : j + 3]) * kernel) for j in range(4)] for i in range(4)]
+
+
+@pytest.mark.parametrize(
+    "func, what",
+    [
+        (via_functional, "F.conv2d (from torch)"),
+        (via_ops_module, "ops.conv2d (from cnnlib.ops)"),
+        (via_imported_name, "reference_conv2d (from cnnlib.ops)"),
+        (via_attribute_chain, "cnnlib.ops.conv2d (from cnnlib.ops)"),
+        (via_scipy, "scipy_like.signal.correlate2d (from scipy)"),
+        (via_import_inside, "import torch (from torch)"),
+        (via_helper, "torch.nn.functional.conv2d (from torch)"),
+        (via_tensor_sum_in_loop, "torch.sum (from torch)"),
+        (F.conv2d, "(from torch)"),
+        (functools.partial(reference_conv2d, stride=1), "cnnlib.ops.conv2d (from cnnlib.ops)"),
+        (lambda image, kernel: ops.conv2d(image, kernel), "ops.conv2d (from cnnlib.ops)"),
+    ],
+)
+def test_does_not_use_catches_library_shortcuts(func, what):
+    msg = message(lambda: assert_does_not_use(func, name="conv2d_single"))
+    assert msg.startswith("conv2d_single uses ")
+    assert what in msg
+    assert "compute the result yourself" in msg
+
+
+def test_does_not_use_passes_loops_and_numpy():
+    assert assert_does_not_use(loops_only, name="conv2d_single") is None
+    assert np.array_equal(loops_only(np.eye(6), np.eye(3)), ops.conv2d(np.eye(6), np.eye(3)))
+
+
+def test_does_not_use_takes_custom_prefixes_and_checks_its_arguments():
+    def uses_convolve(a, b):
+        return np.convolve(a, b)
+
+    assert_does_not_use(uses_convolve)  # numpy is allowed by default
+    msg = message(lambda: assert_does_not_use(uses_convolve, forbidden=("numpy.convolve",)))
+    assert "np.convolve (from numpy.convolve)" in msg
+    with pytest.raises(ValueError, match="tuple of dotted module names"):
+        assert_does_not_use(loops_only, forbidden="torch")
+    assert "expected a function; got int" in message(lambda: assert_does_not_use(3, name="f"))

@@ -16,11 +16,36 @@ pytestmark = pytest.mark.slow
 
 # Exact expected scores of the demo class, per student: notebook stem -> points.
 EXPECTED = {
-    "ada_perfect": {"01_images_as_tensors": 20},
-    "ben_untouched": {"01_images_as_tensors": 0},
-    "cai_mistakes": {"01_images_as_tensors": 12},  # reshape (-4), channel mean for gray (-4)
-    "dee_raises": {"01_images_as_tensors": 17},  # to_float raises AttributeError (-3)
-    "eve_broken": {"01_images_as_tensors": 0},
+    "ada_perfect": {"01_images_as_tensors": 20, "02_convolution_by_hand": 15, "03_stride_padding_channels": 20},
+    "ben_untouched": {"01_images_as_tensors": 0, "02_convolution_by_hand": 0, "03_stride_padding_channels": 0},
+    "cai_mistakes": {
+        "01_images_as_tensors": 12,  # reshape (-4), channel mean for gray (-4)
+        "02_convolution_by_hand": 6,  # the slide's typo copied (-3), kernel flipped (-6)
+        "03_stride_padding_channels": 14,  # output size off by one (-3), padding forgotten (-3)
+    },
+    "dee_raises": {  # to_float raises AttributeError (-3)
+        "01_images_as_tensors": 17, "02_convolution_by_hand": 15, "03_stride_padding_channels": 20,
+    },
+    "eve_broken": {"01_images_as_tensors": 0, "02_convolution_by_hand": 0, "03_stride_padding_channels": 0},
+}
+MAX_SCORE = sum(EXPECTED["ada_perfect"].values())
+
+# What cai_mistakes is told, per failed test cell of notebooks 02 and 03: the hint names the mistake.
+CAI_HINTS = {
+    "02_convolution_by_hand": {
+        "nb02_feature_map": "first wrong value at index (3, 2): expected 2, got 1 (1 of 16 values differ, "
+                            "largest difference 1). Hint: copied the slide? Its feature map has a typo.",
+        "nb02_conv2d_single": "conv2d_single(image, kernel) flips the kernel: you computed a true convolution "
+                              "(kernel flipped by 180 degrees, as in signal processing); CNNs and PyTorch compute "
+                              "cross-correlation: multiply each window by the kernel as it is, no flip",
+    },
+    "03_stride_padding_channels": {
+        "nb03_output_size": "output_size(6, 3): first wrong value: expected 4, got 3 (1 of 1 values differ). "
+                            "Hint: output size is (n + 2p - k) / s + 1, rounded down; off by one? The + 1 counts "
+                            "the window's first position",
+        "nb03_conv2d_padding": "conv2d(x1, w1, stride=2, padding=1): expected shape (1, 3, 3), got (1, 2, 2): "
+                               "did you forget the padding (補零)?",
+    },
 }
 
 
@@ -44,7 +69,7 @@ def test_demo_scores_are_exact(graded_course):
     for sid, expected in EXPECTED.items():
         assert rows[sid].notebooks == pytest.approx(expected), sid
         assert rows[sid].score == sum(expected.values())
-        assert rows[sid].max_score == 20
+        assert rows[sid].max_score == MAX_SCORE
 
 
 def test_broken_hand_in_gets_a_row_and_does_not_stop_the_others(graded_course):
@@ -67,6 +92,20 @@ def test_mistakes_get_hints_that_name_them(graded_course):
     assert set(failed) == {"nb01_to_chw", "nb01_grayscale"}
     assert "permute moves axes" in failed["nb01_to_chw"]
     assert "you averaged R, G and B equally" in failed["nb01_grayscale"]
+
+
+@pytest.mark.parametrize("notebook", sorted(CAI_HINTS))
+def test_lecture_02_03_mistakes_get_hints_that_name_them(graded_course, notebook):
+    course, _ = graded_course
+    nb = nbformat.read(course / f"autograded/cai_mistakes/lecture/{notebook}.ipynb", as_version=4)
+    failed = {
+        grade_meta(c)["grade_id"]: o.evalue
+        for c in nb.cells if c.cell_type == "code" and grade_meta(c).get("grade")
+        for o in c.outputs if o.output_type == "error"
+    }
+    assert set(failed) == set(CAI_HINTS[notebook])
+    for gid, hint in CAI_HINTS[notebook].items():
+        assert hint in failed[gid], (gid, failed[gid])
 
 
 def test_raising_code_costs_only_the_cells_it_breaks(graded_course):
@@ -103,7 +142,7 @@ def test_report_command_prints_and_writes_csv(graded_course, tmp_path):
     assert "ada_perfect" in proc.stdout and "invalid" in proc.stdout
     with open(out_csv, newline="") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
-    assert float(rows["cai_mistakes"]["score"]) == 12
+    assert float(rows["cai_mistakes"]["score"]) == sum(EXPECTED["cai_mistakes"].values())
     assert rows["eve_broken"]["status"] == "invalid"
 
 

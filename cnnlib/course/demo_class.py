@@ -6,7 +6,9 @@ answer cells replaced, exactly as a student would fill them in:
 * ``ada_perfect``: every answer is the instructor's solution.
 * ``ben_untouched``: hands in the release notebook as downloaded.
 * ``cai_mistakes``: typical mistakes of this lecture (``reshape`` instead of ``permute``,
-  averaging the channels for grayscale, ...): partial credit, hints name the mistake.
+  averaging the channels for grayscale, the slide's feature map copied with its typo, a
+  flipped kernel, an output size off by one, forgotten padding, ...): partial credit,
+  hints name the mistake.
 * ``dee_raises``: code that raises: an ``AttributeError`` inside a function and a stray
   call with a missing argument at the end of a cell.
 * ``eve_broken``: a notebook file that is not valid JSON (edited in a text editor).
@@ -48,6 +50,53 @@ LUMA = torch.tensor([0.299, 0.587, 0.114])  # weights of R, G, B
 def rgb_to_gray(x_chw):
     """(3, H, W) float tensor -> (1, H, W) float tensor: 0.299 R + 0.587 G + 0.114 B."""
     return torch.as_tensor(x_chw, dtype=torch.float32).mean(dim=0, keepdim=True)
+''',
+    # 02: the feature map copied from the slide, typo included
+    "nb02_feature_map_impl": '''\
+feature_map_by_hand = [  # as on the slide
+    [1, 1, 1, 2],
+    [-1, 1, 1, 0],
+    [0, 0, 1, 2],
+    [0, 0, 1, 2],
+]
+''',
+    # 02: a true convolution (kernel flipped), as in a signal-processing course
+    "nb02_conv2d_single_impl": '''\
+def conv2d_single(image, kernel):
+    """2-D convolution (cross-correlation: no flip), stride 1, no padding."""
+    image = np.asarray(image, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)[::-1, ::-1]  # convolution flips the kernel
+    h, w = image.shape
+    kh, kw = kernel.shape
+    out = np.zeros((h - kh + 1, w - kw + 1))
+    for i in range(h - kh + 1):
+        for j in range(w - kw + 1):
+            out[i, j] = np.sum(image[i : i + kh, j : j + kw] * kernel)
+    return out
+''',
+    # 03: output size off by one (the first window position not counted)
+    "nb03_output_size_impl": '''\
+def output_size(n, kernel_size, stride=1, padding=0):
+    """Output length along one axis of a convolution."""
+    return (n + 2 * padding - kernel_size) // stride
+''',
+    # 03: the padding argument is accepted but never used
+    "nb03_conv2d_impl": '''\
+def conv2d(x, w, stride=1, padding=0):
+    """Multi-channel 2-D convolution (cross-correlation), no bias."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    _, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    oh = (h - kh) // stride + 1
+    ow = (wd - kw) // stride + 1
+    out = np.zeros((f, oh, ow))
+    for k in range(f):
+        for i in range(oh):
+            for j in range(ow):
+                top, left = i * stride, j * stride
+                out[k, i, j] = np.sum(x[:, top : top + kh, left : left + kw] * w[k])
+    return out
 ''',
 }
 
