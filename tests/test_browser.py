@@ -9,38 +9,43 @@ failing test adds FAILED.png and FAILED-page.html there. Every wait is on page s
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.image as mpimg
 import nbformat
+import numpy as np
 import psutil
 import pytest
-from browser_lab import CHROMIUM_ARGS, UI_MS, Notebook, Steps, chromium_executable, click_menu, lab_server
+from browser_lab import (
+    CHROMIUM_ARGS,
+    KERNEL_RUN_MS,
+    UI_MS,
+    Notebook,
+    Steps,
+    chromium_executable,
+    click_menu,
+    lab_server,
+)
 from conftest import RELEASE, ROOT, SOURCE, copy_course
+
+from cnnlib import ops, slides, widgets
+from cnnlib.course import demo_class
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 OUTPUT = ROOT / "test-output" / "browser"
 VIEWPORT = {"width": 1400, "height": 900}
 
-NB01 = "lecture/01_images_as_tensors.ipynb"
-# A student's typical mistake: reshape instead of permute (the hint of nb01_to_chw names it).
-WRONG_TO_CHW = '''def to_chw(img_hwc):
-    """(H, W, C) NumPy array -> (C, H, W) torch.Tensor with the same values and dtype."""
-    h, w, c = img_hwc.shape
-    return torch.as_tensor(np.asarray(img_hwc)).reshape(c, h, w)
-
-
-def to_hwc(img_chw):
-    """(C, H, W) torch.Tensor -> (H, W, C) NumPy array with the same values and dtype."""
-    c, h, w = img_chw.shape
-    return torch.as_tensor(img_chw).reshape(h, w, c).numpy()
-'''
-TO_CHW_HINT = "reshape/view keep the numbers in memory order and scramble the picture; permute moves axes"
-TO_CHW_PASSED = "to_chw / to_hwc: visible tests passed"
+NB02 = "lecture/02_convolution_by_hand.ipynb"
+# The typical mistake of notebook 02: a true convolution (kernel flipped), and the hint it gets.
+FLIP_HINT = "flips the kernel: you computed a true convolution"
+CONV_PASSED = "conv2d_single: matches the slide"
 
 
 def solution(nb_rel: str, grade_id: str) -> str:
@@ -48,8 +53,7 @@ def solution(nb_rel: str, grade_id: str) -> str:
     nb = nbformat.read(SOURCE / nb_rel, as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            lines = [ln for ln in cell.source.splitlines() if not re.match(r"\s*### (BEGIN|END) SOLUTION", ln)]
-            return "\n".join(lines) + "\n"
+            return demo_class.strip_solution_markers(cell.source)
     raise KeyError(f"{grade_id} not in source/{nb_rel}")
 
 
@@ -61,6 +65,45 @@ def answer_cells(nb_rel: str) -> list[str]:
         for c in nb.cells
         if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution") and "YOUR CODE HERE" in c.source
     ]
+
+
+def red_box(png: bytes) -> tuple[int, int]:
+    """(top, left) pixel of the red window frame in the stepper's left panel (the input image)."""
+    rgb = mpimg.imread(io.BytesIO(png))[..., :3]
+    left = rgb[:, : int(rgb.shape[1] * 0.4)]
+    rows, cols = np.nonzero((left[..., 0] > 0.8) & (left[..., 1] < 0.25) & (left[..., 2] < 0.25))
+    assert rows.size, "no red window frame in the stepper's input panel"
+    return int(rows.min()), int(cols.min())
+
+
+def move_stepper_to(page, out, k: int, presses: int) -> bytes:
+    """Press the right arrow `presses` times on the stepper's slider, wait until it shows window k
+    (0-based): the sum line first, then the very picture cnnlib draws for window k. Returns the PNG."""
+    out.locator(".cnn-stepper-slider .noUi-handle").focus()
+    for _ in range(presses):
+        page.keyboard.press("ArrowRight")
+    return wait_for_stepper(page, out, k)
+
+
+def wait_for_stepper(page, out, k: int) -> bytes:
+    stepper = widgets.ConvStepper()
+    out.locator(".cnn-stepper-sum").get_by_text(f"window {k + 1} of {stepper.n_steps} ").wait_for(
+        timeout=KERNEL_RUN_MS)
+    want = widgets._png(stepper.figure(k))
+    page.wait_for_function(
+        """async ([img, want]) => { const b = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+        let s = ""; for (const x of b) s += String.fromCharCode(x); return btoa(s) === want; }""",
+        arg=[out.locator("img.widget-image").element_handle(), base64.b64encode(want).decode()],
+        polling=200, timeout=KERNEL_RUN_MS,
+    )
+    return want
+
+
+def stepper_sum(out) -> float:
+    text = out.locator(".cnn-stepper-sum").inner_text()
+    m = re.search(r"sum = (-?[0-9.]+)\s*$", text)
+    assert m, f"no 'sum = <value>' in the stepper's line {text!r}"
+    return float(m.group(1))
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -151,54 +194,89 @@ def test_lab_server_stops_with_its_kernels_whatever_happens(tmp_path):
 
 
 # --- scenario 1: a student --------------------------------------------------------------------
-def test_student_runs_fills_in_tests_and_validates_notebook_01(student_lab, browser):
+def test_student_steps_through_convolution_fills_in_and_validates_notebook_02(student_lab, browser):
     page, steps = browser
-    page.goto(student_lab.url(f"lab/tree/{NB01}"))
-    nb = Notebook(page, student_lab.root / NB01)
+    page.goto(student_lab.url(f"lab/tree/{NB02}"))
+    nb = Notebook(page, student_lab.root / NB02)
     nb.wait_ready()
     assert nb.panel.locator(".validate-button").is_visible(), "nbgrader's Validate button is missing"
     steps.shot("notebook-open")
 
-    # Run > Run All Cells: the figure renders as a picture; the run stops at the first exercise.
+    # Run > Run All Cells: the slide's filter is drawn; the run stops at the first exercise.
     nb.run_all()
-    first = answer_cells(NB01)[0]
+    first = answer_cells(NB02)[0]
     nb.wait_output(first, "NotImplementedError")
-    nb.output("nb01_show_rgb").locator("img").first.wait_for(timeout=UI_MS)
-    assert "<Figure size" not in nb.output("nb01_show_rgb").inner_text()
+    nb.output("nb02_show_example").locator("img").first.wait_for(timeout=UI_MS)
+    assert "<Figure size" not in nb.output("nb02_show_example").inner_text()
     steps.shot("run-all-stops-at-first-exercise", nb.cell(first))
 
-    # A correct to_chw/to_hwc, then the test cell below it: it passes.
-    nb.type_into("nb01_to_chw_impl", solution(NB01, "nb01_to_chw_impl"))
-    nb.run_cell("nb01_to_chw_impl")
-    nb.run_cell("nb01_to_chw")
-    out = nb.wait_output("nb01_to_chw", TO_CHW_PASSED)
-    assert "Error" not in out.inner_text()
-    steps.shot("correct-answer-test-passes", nb.cell("nb01_to_chw"))
+    # The convolution stepper (its cell needs only the imports): slider, sum line and picture.
+    nb.run_cell("nb02_stepper")
+    out = nb.output("nb02_stepper")
+    slider = out.locator(".cnn-stepper-slider")
+    slider.wait_for(timeout=KERNEL_RUN_MS)
+    assert slider.locator(".widget-label").inner_text() == "window"
+    fmap = ops.conv2d(slides.conv_image(), slides.conv_kernel())  # (4, 4): the feature map
+    png0 = wait_for_stepper(page, out, 0)
+    assert stepper_sum(out) == fmap[0, 0]
+    steps.shot("stepper-window-1", nb.cell("nb02_stepper"))
 
-    # reshape instead of permute: the test fails with the hint.
-    nb.type_into("nb01_to_chw_impl", WRONG_TO_CHW)
-    nb.run_cell("nb01_to_chw_impl")
-    nb.run_cell("nb01_to_chw")
-    out = nb.wait_output("nb01_to_chw", TO_CHW_HINT)
-    assert TO_CHW_PASSED not in out.inner_text()
-    assert "AssertionError" in out.inner_text()
-    steps.shot("wrong-answer-shows-hint", nb.cell("nb01_to_chw"))
+    # One step right: the window moves one column right, the sum is the next value of the map.
+    png1 = move_stepper_to(page, out, 1, presses=1)
+    assert stepper_sum(out) == fmap[0, 1]
+    (top0, left0), (top1, left1) = red_box(png0), red_box(png1)
+    assert top1 == top0 and left1 > left0, "the highlighted window did not move right"
+    steps.shot("stepper-window-2", nb.cell("nb02_stepper"))
+
+    # On to window 15 (row 4, column 3), where the slide prints 1 and the sum says 2.
+    png14 = move_stepper_to(page, out, 14, presses=13)
+    assert stepper_sum(out) == fmap[3, 2] == 2
+    top14, left14 = red_box(png14)
+    assert top14 > top0 and left1 < left14, "the highlighted window is not at row 4, column 3"
+    steps.shot("stepper-window-15", nb.cell("nb02_stepper"))
+
+    # A correct conv2d_single, then the test cell below it: it passes.
+    nb.type_into("nb02_conv2d_single_impl", solution(NB02, "nb02_conv2d_single_impl"))
+    nb.run_cell("nb02_conv2d_single_impl")
+    nb.run_cell("nb02_conv2d_single")
+    out = nb.wait_output("nb02_conv2d_single", CONV_PASSED)
+    assert "Error" not in out.inner_text()
+    steps.shot("correct-answer-test-passes", nb.cell("nb02_conv2d_single"))
+
+    # A true convolution (the kernel flipped): the test fails with the hint.
+    nb.type_into("nb02_conv2d_single_impl", demo_class.TYPICAL_MISTAKES["nb02_conv2d_single_impl"])
+    nb.run_cell("nb02_conv2d_single_impl")
+    nb.run_cell("nb02_conv2d_single")
+    out = nb.wait_output("nb02_conv2d_single", FLIP_HINT)
+    assert CONV_PASSED not in out.inner_text() and "AssertionError" in out.inner_text()
+    steps.shot("wrong-answer-shows-hint", nb.cell("nb02_conv2d_single"))
 
     # Validate (saves, then nbgrader runs the notebook): failed, with the hint in the verdict.
     dialog = nb.validate()
     message = dialog.locator("#validation-message")
     verdict = message.inner_text()
     steps.shot("validate-fails-with-hint")
-    assert "validation-failed" in (message.get_attribute("class") or "")
-    assert TO_CHW_HINT in verdict
+    assert "validation-failed" in (message.get_attribute("class") or ""), verdict
+    assert FLIP_HINT in verdict
     nb.close_dialog(dialog)
 
-    # Every answer filled in as the instructor wrote it: Validate says the notebook passes.
-    for grade_id in answer_cells(NB01):
-        nb.type_into(grade_id, solution(NB01, grade_id))
+    # Every answer filled in as the instructor wrote it: Run All goes to the end without an error
+    # (both steppers and the self-checks render), and Validate says the notebook passes.
+    for grade_id in answer_cells(NB02):
+        nb.type_into(grade_id, solution(NB02, grade_id))
+    click_menu(page, "Kernel", "Restart Kernel and Run All Cells…")
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    last = max(i for i, c in enumerate(nb.nb.cells) if c.cell_type == "code")
+    nb.output(last).locator(".jp-OutputArea-output").first.wait_for(timeout=KERNEL_RUN_MS)
+    nb.wait_idle()
+    for grade_id in ("nb02_stepper", "nb02_stepper_own"):
+        nb.output(grade_id).locator(".cnn-stepper-sum").get_by_text("window 1 of 16").wait_for(timeout=UI_MS)
+    assert nb.panel.locator(".cnn-check-button").count() >= 1
+    errors = nb.panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, errors.all_inner_texts()
+    steps.shot("all-answers-run-all-to-the-end", nb.cell("nb02_stepper_own"))
     dialog = nb.validate()
-    message = dialog.locator("#validation-message")
-    verdict = message.inner_text()
+    verdict = dialog.locator("#validation-message").inner_text()
     steps.shot("validate-passes")
     assert "Success! Your notebook passes all the tests." in verdict, verdict
     nb.close_dialog(dialog)
