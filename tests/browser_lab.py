@@ -107,6 +107,25 @@ class LabServer:
             body = resp.read()
         return json.loads(body) if body else None
 
+    def wait_kernel_settled(self, timeout: float = KERNEL_RUN_MS / 1000) -> dict:
+        """Wait until the server runs exactly one kernel, idle, with a browser connected to it.
+
+        Opening a notebook may start a kernel, replace it by a second one and reconnect: code
+        sent in between is lost. Returns the kernel's model (GET api/kernels).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            kernels = self.api("api/kernels")
+            if len(kernels) == 1 and kernels[0]["connections"] >= 1 and kernels[0]["execution_state"] == "idle":
+                return kernels[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no single idle kernel with a connection within {timeout:.0f} s: {kernels}")
+            try:  # poll interval between two looks at the server
+                self.process.wait(timeout=0.25)
+                raise RuntimeError("JupyterLab exited; its log:\n" + self.log_tail())
+            except subprocess.TimeoutExpired:
+                pass
+
     def log_tail(self, n: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-n:] if self.log.exists() else "(no log)"
 
@@ -192,12 +211,30 @@ def lab_server(root: Path, log: Path, timeout: float = SERVER_START_S) -> Iterat
     server dies or does not answer in `timeout` seconds. The server and its kernels are stopped when
     the block exits, normally or not.
     """
-    home = Path(tempfile.mkdtemp(prefix="lab-profile-"))
-    config_dir = home / "config"
-    settings_dir = home / "settings"
-    config_dir.mkdir()
-    _write_settings(settings_dir)
+    home = Path(tempfile.mkdtemp(prefix="lab-profile-"))  # config/, settings/, workspaces/
+    (home / "config").mkdir()
+    _write_settings(home / "settings")
     token = secrets.token_hex(16)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    server = None
+    try:
+        for attempt in range(3):  # another process may take the free port before the server does
+            server = _start(root, log, token, home)
+            try:
+                _wait_until_up(server, timeout)
+                break
+            except RuntimeError:
+                if attempt == 2 or "already in use" not in server.log_tail():
+                    raise
+                stop_server(server.process)
+        yield server
+    finally:
+        if server is not None:
+            stop_server(server.process)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _start(root: Path, log: Path, token: str, home: Path) -> LabServer:
     port = free_port()
     cmd = [
         sys.executable, "-m", "jupyter", "lab",
@@ -208,24 +245,17 @@ def lab_server(root: Path, log: Path, timeout: float = SERVER_START_S) -> Iterat
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
-        f"--LabApp.user_settings_dir={settings_dir}",
+        f"--LabApp.user_settings_dir={home / 'settings'}",
         f"--LabApp.workspaces_dir={home / 'workspaces'}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
-    log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            cmd, cwd=root, env=_lab_env(config_dir), stdin=subprocess.DEVNULL, stdout=out,
+            cmd, cwd=root, env=_lab_env(home / "config"), stdin=subprocess.DEVNULL, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
-    server = LabServer(port=port, token=token, root=root, log=log, process=process)
-    try:
-        _wait_until_up(server, timeout)
-        yield server
-    finally:
-        stop_server(process)
-        shutil.rmtree(home, ignore_errors=True)
+    return LabServer(port=port, token=token, root=root, log=log, process=process)
 
 
 def click_menu(page, menu: str, item: str) -> None:
@@ -255,11 +285,14 @@ class Steps:
 
 
 class Notebook:
-    """An open notebook in JupyterLab, addressed by cell index (as in the .ipynb file)."""
+    """The notebook `nb_rel` (relative to the server root) open in JupyterLab; cells are addressed
+    by index (as in the .ipynb file) or by nbgrader grade_id."""
 
-    def __init__(self, page, nb_path: Path):
+    def __init__(self, page, server: LabServer, nb_rel: str):
         import nbformat
 
+        self.server = server
+        nb_path = server.root / nb_rel
         self.page = page
         self.nb = nbformat.read(nb_path, as_version=4)
         self.panel = page.locator(".jp-NotebookPanel:visible")
@@ -282,12 +315,13 @@ class Notebook:
 
     # --- what a student does ------------------------------------------------------------------
     def wait_ready(self) -> None:
-        """Wait until the notebook is shown with all its cells and its kernel is idle."""
+        """Wait until the notebook is shown with all its cells and its one kernel is connected and idle."""
         self.panel.wait_for(timeout=UI_MS)
         self.page.wait_for_function(
             "n => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').length >= n",
             arg=len(self.nb.cells), timeout=UI_MS,
         )
+        self.server.wait_kernel_settled()
         self.wait_idle()
 
     def wait_idle(self, timeout: int = KERNEL_RUN_MS) -> None:

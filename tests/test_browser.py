@@ -149,7 +149,8 @@ def instructor_lab(tmp_path, out_dir):
 
 @pytest.fixture
 def browser(playwright, tmp_path, out_dir, request):
-    """A page of a fresh headless Chromium profile and the test's `Steps` (screenshots).
+    """(page, steps, console): a page of a fresh headless Chromium profile, the test's `Steps`
+    (screenshots) and the browser console's messages so far.
 
     On a failure it adds FAILED.png and FAILED-page.html; the browser console goes to
     browser-console.log either way.
@@ -165,7 +166,7 @@ def browser(playwright, tmp_path, out_dir, request):
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     steps = Steps(page, out_dir)
     try:
-        yield page, steps
+        yield page, steps, console
     finally:
         report = getattr(request.node, "rep_call", None)
         if report is None or report.failed:
@@ -193,11 +194,25 @@ def test_lab_server_stops_with_its_kernels_whatever_happens(tmp_path):
     assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
+def test_nbgrader_extensions_are_enabled():
+    """Validate (student) and formgrader (instructor) come from nbgrader's pip package."""
+    def listing(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True, text=True, timeout=120)
+        return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+
+    labext = listing("labextension", "list")
+    assert re.search(r"@jupyter/nbgrader v\S+ enabled\s+OK", labext), labext
+    assert re.search(r"@jupyter-widgets/jupyterlab-manager v\S+ enabled\s+OK", labext), labext
+    serverext = listing("server", "extension", "list")
+    for ext in ("validate_assignment", "formgrader"):
+        assert re.search(rf"nbgrader\.server_extensions\.{ext} enabled", serverext), serverext
+
+
 # --- scenario 1: a student --------------------------------------------------------------------
 def test_student_steps_through_convolution_fills_in_and_validates_notebook_02(student_lab, browser):
-    page, steps = browser
+    page, steps, console = browser
     page.goto(student_lab.url(f"lab/tree/{NB02}"))
-    nb = Notebook(page, student_lab.root / NB02)
+    nb = Notebook(page, student_lab, NB02)
     nb.wait_ready()
     assert nb.panel.locator(".validate-button").is_visible(), "nbgrader's Validate button is missing"
     steps.shot("notebook-open")
@@ -280,11 +295,12 @@ def test_student_steps_through_convolution_fills_in_and_validates_notebook_02(st
     steps.shot("validate-passes")
     assert "Success! Your notebook passes all the tests." in verdict, verdict
     nb.close_dialog(dialog)
+    assert not [m for m in console if m.startswith("pageerror")], "uncaught errors in the page"
 
 
 # --- scenario 2: an instructor ----------------------------------------------------------------
 def test_instructor_sees_the_course_assignments_in_formgrader(instructor_lab, browser):
-    page, steps = browser
+    page, steps, _ = browser
     page.goto(instructor_lab.url("lab"))
     click_menu(page, "Nbgrader", "Formgrader")
     frame = page.frame_locator(".nbgrader-formgrader iframe, iframe[src*='formgrader']").first
