@@ -266,13 +266,15 @@ def click_menu(page, menu: str, item: str) -> None:
 
 
 class Steps:
-    """Numbered full-window screenshots of a test's steps, in `folder`."""
+    """Numbered full-window screenshots of a test's steps, in `folder`, and `steps.txt` beside them:
+    each file name with the seconds since the test began."""
 
     def __init__(self, page, folder: Path):
         self.page = page
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.taken: list[Path] = []
+        self.t0 = time.monotonic()
 
     def shot(self, name: str, locator=None) -> Path:
         """Screenshot the window as it is now, after scrolling `locator` (if given) into view."""
@@ -281,6 +283,8 @@ class Steps:
         path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path))
         self.taken.append(path)
+        with open(self.folder / "steps.txt", "a") as f:
+            f.write(f"{path.name}\t{time.monotonic() - self.t0:6.1f} s\n")
         return path
 
 
@@ -356,8 +360,10 @@ class Notebook:
     def validate(self, timeout: int = KERNEL_RUN_MS * 2):
         """Press nbgrader's Validate button; return the verdict dialog once it shows."""
         self.panel.locator(".validate-button").click()
-        dialog = self.page.locator(".jp-Dialog", has=self.page.locator("#validation-message"))
+        dialog = self.page.locator(".jp-Dialog")
         dialog.wait_for(timeout=timeout)
+        if not dialog.locator("#validation-message").count():  # "Version Mismatch", "Cannot save", ...
+            raise AssertionError(f"Validate answered with another dialog: {dialog.inner_text()!r}")
         return dialog
 
     def close_dialog(self, dialog) -> None:
