@@ -59,10 +59,11 @@ def fit_text_to_fonts(fig: Figure) -> Figure:
     return fig
 
 
-def _figure_png(fig: Figure) -> bytes:
+def figure_png(fig: Figure, dpi: int = 90) -> bytes:
+    """The figure as PNG bytes, its Chinese labels fitted to the installed fonts."""
     fit_text_to_fonts(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
     return buf.getvalue()
 
 
@@ -75,7 +76,7 @@ def register_ipython_display() -> bool:
     shell = get_ipython()
     if shell is None:
         return False
-    shell.display_formatter.formatters["image/png"].for_type(Figure, _figure_png)
+    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
     return True
 
 

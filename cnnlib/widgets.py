@@ -31,8 +31,6 @@ drive them directly, and drive the widgets by setting their values).
 from __future__ import annotations
 
 import hashlib
-import io
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from . import ops, slides
+from .viz import figure_png
 
 __all__ = [
     "DEFAULT_SALT",
@@ -63,15 +62,6 @@ def _num(v) -> str:
         return str(int(v))
     f = float(v)
     return str(int(f)) if f.is_integer() else f"{f:.4g}"
-
-
-def _png(fig: Figure) -> bytes:
-    """The figure as PNG bytes; a missing-glyph warning (no CJK font) never reaches stderr."""
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-        fig.savefig(buf, format="png", dpi=72)
-    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------- convolution stepper
@@ -232,7 +222,7 @@ def conv_stepper(image=None, kernel=None, stride: int = 1, padding: int = 0):
     def show(k: int) -> None:
         text.value = f"<code>{stepper.sum_text(k)}</code>"
         box.current_figure = stepper.figure(k)
-        picture.value = _png(box.current_figure)
+        picture.value = figure_png(box.current_figure, dpi=72)
 
     slider.observe(lambda change: show(change["new"]), names="value")
     show(0)

@@ -13,7 +13,7 @@ from cnnlib.data import CIFAR10_CLASSES, cifar10_samples, sample_rgb_image
 def render(fig: Figure) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a "Glyph missing" warning would reach stderr in a notebook
-        return viz._figure_png(fig)
+        return viz.figure_png(fig)
 
 
 def test_show_channels_accepts_hwc_and_chw_and_is_titled():
