@@ -85,11 +85,21 @@ def move_stepper_to(page, out, k: int, presses: int) -> bytes:
     return wait_for_stepper(page, out, k)
 
 
+def expected_stepper_png(k: int) -> bytes:
+    """The picture cnnlib's stepper (the slide's image and filter) shows at window k (0-based)."""
+    import ipywidgets
+
+    box = widgets.conv_stepper()
+    slider = next(w for w in box.children if isinstance(w, ipywidgets.IntSlider))
+    image = next(w for w in box.children if isinstance(w, ipywidgets.Image))
+    slider.value = k
+    return image.value
+
+
 def wait_for_stepper(page, out, k: int) -> bytes:
-    stepper = widgets.ConvStepper()
-    out.locator(".cnn-stepper-sum").get_by_text(f"window {k + 1} of {stepper.n_steps} ").wait_for(
-        timeout=KERNEL_RUN_MS)
-    want = widgets._png(stepper.figure(k))
+    n_steps = widgets.ConvStepper().n_steps
+    out.locator(".cnn-stepper-sum").get_by_text(f"window {k + 1} of {n_steps} ").wait_for(timeout=KERNEL_RUN_MS)
+    want = expected_stepper_png(k)
     page.wait_for_function(
         """async ([img, want]) => { const b = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
         let s = ""; for (const x of b) s += String.fromCharCode(x); return btoa(s) === want; }""",
