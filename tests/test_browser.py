@@ -312,6 +312,9 @@ def test_student_steps_through_convolution_fills_in_and_validates_notebook_02(st
 def test_instructor_sees_the_course_assignments_in_formgrader(instructor_lab, browser):
     page, steps, _ = browser
     page.goto(instructor_lab.url("lab"))
+    listing = page.locator(".jp-DirListing-item .jp-DirListing-itemName")
+    for entry in ("source", "release", "nbgrader_config.py"):  # the course folder, as the instructor's
+        listing.get_by_text(entry, exact=True).wait_for(timeout=UI_MS)
     click_menu(page, "Nbgrader", "Formgrader")
     frame = page.frame_locator(".nbgrader-formgrader iframe, iframe[src*='formgrader']").first
     names = frame.locator("tbody tr td.name")
