@@ -125,7 +125,7 @@ def test_feedback_and_grades_csv_are_written(graded_course):
         html = course / "feedback" / sid / "lecture" / "01_images_as_tensors.html"
         assert html.exists() == (sid != "eve_broken"), sid
     with open(course / "grades.csv", newline="") as fh:
-        grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+        grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == "lecture"}
     for sid in ("ada_perfect", "ben_untouched", "cai_mistakes", "dee_raises"):
         assert grades[sid] == sum(EXPECTED[sid].values())
     assert "grades.csv" in stdout and "feedback" in stdout
@@ -153,7 +153,7 @@ def test_report_rejects_unknown_assignment(graded_course):
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
-    assert "unknown assignment 'hw9'; expected one of lecture" in proc.stderr
+    assert "unknown assignment 'hw9'; expected one of lecture, quiz" in proc.stderr
 
 
 def test_cli_rejects_a_folder_that_is_not_a_course(tmp_path):
@@ -174,3 +174,17 @@ def test_perfect_hand_in_has_the_solutions_without_markers(tmp_path):
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "BEGIN SOLUTION" not in code and "NotImplementedError" not in code
     assert "permute(2, 0, 1)" in code
+
+
+def test_demo_grades_the_quiz_class_and_prints_its_item_analysis(graded_course):
+    from cnnlib.course import quiz_class
+
+    course, stdout = graded_course
+    rows = {r.student_id: r for r in report.assignment_report(course, "quiz")}
+    assert set(rows) == {s.student_id for s in quiz_class.QUIZ_STUDENTS}  # the lecture's five take no quiz
+    assert rows["fay_full"].score == 20 and rows["gus_blank"].score == 0
+    assert "Item analysis of 'quiz': 12 students graded, 20 points" in stdout
+    with open(course / "grades.csv", newline="") as fh:
+        quiz_grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == "quiz"}
+    assert quiz_grades["fay_full"] == 20 and quiz_grades["hal_malformed"] == 8
+    assert (course / "autograded" / "quiz_items.csv").exists() and (course / "autograded" / "quiz_items.png").exists()

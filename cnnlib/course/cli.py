@@ -2,8 +2,10 @@
 
     cnn-course release [--course DIR]                 regenerate release/ from source/ (nbgrader)
     cnn-course demo [--course DIR]                    the demo class, graded end to end
-    cnn-course report ASSIGNMENT [--course DIR] [--csv FILE]
-                                                      one row per student: score, status, reason
+    cnn-course report ASSIGNMENT [--course DIR] [--csv FILE] [--items]
+                                                      one row per student: score, status, reason;
+                                                      --items: per question share right, common wrong
+                                                      answers, totals (autograded/<a>_items.csv, .png)
 
 DIR is the course root (the folder holding nbgrader_config.py); it defaults to the
 current directory.
@@ -17,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import demo_class, report
+from . import demo_class, items, quiz_class, report
 from .nbgrader_cli import assignments, nbgrader
 
 
@@ -69,13 +71,19 @@ def cmd_demo(course: Path) -> int:
     _done(t0)
 
     t0 = _step(2, total, "hand in: create the demo class under submitted/")
-    for s in demo_class.DEMO_STUDENTS:
+    for s in demo_class.DEMO_STUDENTS + quiz_class.QUIZ_STUDENTS:
         for sub in ("submitted", "autograded", "feedback"):
             shutil.rmtree(course / sub / s.student_id, ignore_errors=True)
     for a in names:
-        demo_class.create_demo_class(course, a)
+        if a == quiz_class.ASSIGNMENT:  # the quiz has its own class, who hand in only the quiz
+            quiz_class.create_quiz_class(course)
+        else:
+            demo_class.create_demo_class(course, a)
     for s in demo_class.DEMO_STUDENTS:
         print(f"      {s.student_id:15s} {s.description}")
+    if quiz_class.ASSIGNMENT in names:
+        print(f"      quiz only: {len(quiz_class.QUIZ_STUDENTS)} students "
+              f"({', '.join(s.student_id for s in quiz_class.QUIZ_STUDENTS)})")
     _done(t0)
 
     t0 = _step(3, total, "nbgrader autograde (one broken hand-in never stops the others)")
@@ -111,6 +119,11 @@ def cmd_demo(course: Path) -> int:
             if r.status != "graded" and r.student_id not in expected_broken:
                 print(f"cnn-course: {r.student_id} was not graded: {r.reason}", file=sys.stderr)
                 status = 1
+        if a == quiz_class.ASSIGNMENT:
+            text, csv_items, png_items = items.run(course, a)
+            print()
+            print(text)
+            print(f"wrote {csv_items} and {png_items}")
     print()
     print(f"Gradebook:  {course / 'gradebook.db'}")
     print(f"Grades:     {course / 'grades.csv'} (nbgrader export), {course / 'autograded'}/report_<assignment>.csv")
@@ -119,7 +132,7 @@ def cmd_demo(course: Path) -> int:
     return status
 
 
-def cmd_report(course: Path, assignment: str, csv_file: str | None) -> int:
+def cmd_report(course: Path, assignment: str, csv_file: str | None, with_items: bool = False) -> int:
     known = assignments(course)
     if assignment not in known:
         print(f"cnn-course: unknown assignment {assignment!r}; expected one of {', '.join(known)}", file=sys.stderr)
@@ -129,6 +142,11 @@ def cmd_report(course: Path, assignment: str, csv_file: str | None) -> int:
     if csv_file:
         report.write_csv(rows, Path(csv_file))
         print(f"wrote {csv_file}")
+    if with_items:
+        text, csv_items, png_items = items.run(course, assignment)
+        print()
+        print(text)
+        print(f"wrote {csv_items} and {png_items}")
     return 0
 
 
@@ -143,13 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignment")
     p.add_argument("--course", default=".", help="course root (default: current directory)")
     p.add_argument("--csv", dest="csv_file", help="also write the rows to this CSV file")
+    p.add_argument("--items", action="store_true",
+                   help="item analysis: per question share right and common wrong answers, totals; "
+                        "writes autograded/ASSIGNMENT_items.csv and .png")
     args = parser.parse_args(argv)
     course = _course(args.course)
     if args.command == "release":
         return cmd_release(course)
     if args.command == "demo":
         return cmd_demo(course)
-    return cmd_report(course, args.assignment, args.csv_file)
+    return cmd_report(course, args.assignment, args.csv_file, args.items)
 
 
 if __name__ == "__main__":

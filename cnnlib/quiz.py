@@ -1,0 +1,260 @@
+"""Quiz answers: read a student's answer in the form a question asks for, and grade it.
+
+The quiz notebook's test cells call these. A *visible* test reads the answer's form
+(``check_letter``, ``check_int``, ``check_array``, ``check_conv2d``), prints one line
+and returns ``None`` (so the cell shows no value)::
+
+    q01 = 17: the form is right (a whole number); the value is checked at grading
+
+A *hidden* test grades the value (``grade_choice``, ``grade_number``, ``grade_cells``,
+``grade_conv2d``). Partial-credit graders return a plain ``float`` as the cell's last
+expression, which nbgrader reads as the score of the cell (``get_partial_grade``).
+
+Every problem with an answer (missing, empty, the wrong type or shape, a wrong value)
+is an ``AssertionError`` whose message says what was expected and what came: that
+question scores zero, the message shows in the feedback, and grading goes on.
+Nothing here prints to stderr (nbgrader scores stderr output in a test cell as zero).
+
+The answers themselves are never in this module: they live in the hidden tests of
+``source/quiz/quiz.ipynb`` only.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "as_letter",
+    "as_int",
+    "as_array",
+    "as_conv2d",
+    "show",
+    "check_letter",
+    "check_int",
+    "check_array",
+    "check_conv2d",
+    "grade_choice",
+    "grade_number",
+    "grade_cells",
+    "grade_conv2d",
+]
+
+FORM_LINE = "{name} = {shown}: the form is right ({what}); the value is checked at grading"
+
+
+def _missing(value) -> bool:
+    return value is None or value is Ellipsis or (isinstance(value, str) and not value.strip())
+
+
+# --------------------------------------------------------------------------- reading answers
+
+
+def as_letter(value, name: str, options: str = "ABCD") -> str:
+    """The answer as one capital letter among ``options`` (lower case and spaces around it are fine).
+
+    Raises:
+        AssertionError: no answer, not a string, or not exactly one of the letters.
+    """
+    choices = ", ".join(options)
+    if _missing(value):
+        raise AssertionError(f"{name}: no answer yet: write one letter in quotes, one of {choices}")
+    if not isinstance(value, str):
+        raise AssertionError(
+            f"{name}: expected one letter in quotes (a str), one of {choices}; got {type(value).__name__} {value!r}"
+        )
+    letter = value.strip().upper().rstrip(".)")
+    if len(letter) != 1 or letter not in options:
+        raise AssertionError(f"{name}: expected exactly one letter among {choices}; got {value!r}")
+    return letter
+
+
+def as_int(value, name: str) -> int:
+    """The answer as a Python ``int`` (a whole float such as ``17.0`` or a NumPy int counts).
+
+    Raises:
+        AssertionError: no answer, a string, a bool, or a number with a fraction.
+    """
+    if _missing(value):
+        raise AssertionError(f"{name}: no answer yet: write a whole number (an int), without quotes")
+    if hasattr(value, "item") and hasattr(value, "shape") and int(np.prod(tuple(value.shape))) == 1:
+        value = value.item()  # a NumPy scalar, a 0-d array or tensor
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise AssertionError(
+            f"{name}: expected a whole number (an int, no quotes); got {type(value).__name__} {value!r}"
+        )
+    if not float(value).is_integer():
+        raise AssertionError(f"{name}: expected a whole number; got {value!r}, which has a fraction")
+    return int(value)
+
+
+def as_array(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The answer as a float64 array of exactly ``shape`` (lists, arrays and tensors work).
+
+    Raises:
+        AssertionError: no answer, not numbers, ragged rows, or another shape.
+    """
+    shape = tuple(int(d) for d in shape)
+    rows, cols = (shape + (1,))[:2]
+    if value is None or value is Ellipsis or (isinstance(value, (list, tuple)) and len(value) == 0):
+        raise AssertionError(
+            f"{name}: no answer yet: write a list of {rows} rows with {cols} numbers each, e.g. [[.., ..], ..]"
+        )
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (str, bytes, dict, set)):
+        raise AssertionError(f"{name}: expected a list of lists of numbers; got {type(value).__name__} {value!r}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise AssertionError(
+            f"{name}: could not read the answer as a {rows} x {cols} table of numbers "
+            f"(rows of different lengths, or something that is not a number?)"
+        ) from None
+    if arr.shape != shape:
+        raise AssertionError(f"{name}: expected shape {shape} ({rows} rows, {cols} columns); got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise AssertionError(f"{name}: the answer contains NaN or inf")
+    return arr
+
+
+def as_conv2d(value, name: str):
+    """The answer as a ``torch.nn.Conv2d`` layer (a class, not an instance, is a mistake).
+
+    Raises:
+        AssertionError: no answer or anything that is not an ``nn.Conv2d`` instance.
+    """
+    import torch.nn as nn
+
+    if value is None:
+        raise AssertionError(f"{name}: no answer yet: assign a layer, nn.Conv2d(...) with its arguments")
+    if isinstance(value, type):
+        raise AssertionError(f"{name}: you assigned the class {value.__name__}; call it: nn.Conv2d(in, out, ...)")
+    if not isinstance(value, nn.Conv2d):
+        raise AssertionError(f"{name}: expected an nn.Conv2d layer; got {type(value).__name__}")
+    return value
+
+
+def show(value) -> str:
+    """A short canonical text of a read answer: the letter, the number, ``[[1, 2], [3, 4]]``, a layer."""
+    if isinstance(value, np.ndarray):
+        return str([[_num(v) for v in row] for row in np.atleast_2d(value)]).replace("'", "")
+    if hasattr(value, "kernel_size") and hasattr(value, "in_channels"):
+        k, s, p = value.kernel_size, value.stride, value.padding
+        one = (lambda t: t[0] if isinstance(t, tuple) and len(set(t)) == 1 else t)  # noqa: E731
+        bias = "" if value.bias is not None else ", bias=False"
+        return (f"Conv2d({value.in_channels}, {value.out_channels}, kernel_size={one(k)}, "
+                f"stride={one(s)}, padding={one(p)}{bias})")
+    return str(value)
+
+
+def _num(v: float) -> str:
+    return f"{v:g}"
+
+
+# --------------------------------------------------------------------------- visible tests
+
+
+def _form(name: str, shown: str, what: str) -> None:
+    print(FORM_LINE.format(name=name, shown=shown, what=what))
+
+
+def check_letter(value, name: str, options: str = "ABCD") -> None:
+    """Visible test: the answer is one letter among ``options``; print it."""
+    letter = as_letter(value, name, options)
+    _form(name, letter, f"one letter among {', '.join(options)}")
+
+
+def check_int(value, name: str) -> None:
+    """Visible test: the answer is a whole number; print it."""
+    _form(name, str(as_int(value, name)), "a whole number")
+
+
+def check_array(value, name: str, shape: tuple[int, ...]) -> None:
+    """Visible test: the answer is a table of numbers of ``shape``; print it."""
+    _form(name, show(as_array(value, name, shape)), f"shape {tuple(shape)}")
+
+
+def check_conv2d(value, name: str) -> None:
+    """Visible test: the answer is an ``nn.Conv2d`` layer; print its arguments."""
+    _form(name, show(as_conv2d(value, name)), "an nn.Conv2d layer")
+
+
+# --------------------------------------------------------------------------- hidden tests
+
+
+def grade_choice(value, name: str, key: str, options: str = "ABCD") -> None:
+    """Hidden test: all or nothing. Raises ``AssertionError`` unless the letter is ``key``."""
+    letter = as_letter(value, name, options)
+    if letter != key:
+        raise AssertionError(f"{name}: you chose {letter}; the right answer is {key}")
+
+
+def grade_number(value, name: str, key: int, points: float, half: int | None = None,
+                 half_hint: str = "") -> float:
+    """Hidden test: ``points`` for ``key``, half of them for ``half`` (a typical slip), else zero.
+
+    Returns the score as a plain ``float`` (the cell's last expression is its score).
+
+    Raises:
+        AssertionError: the answer is malformed, or neither ``key`` nor ``half``.
+    """
+    n = as_int(value, name)
+    if n == key:
+        return float(points)
+    if half is not None and n == half:
+        print(f"{name}: half credit: {n} is close{': ' + half_hint if half_hint else ''}")
+        return float(points) / 2
+    raise AssertionError(f"{name}: your answer {n} is not right; the right answer is {key}")
+
+
+def grade_cells(value, name: str, key, points: float, atol: float = 1e-6) -> float:
+    """Hidden test: a share of ``points`` for each cell of the table equal to ``key``.
+
+    Returns ``points * right_cells / all_cells`` as a plain ``float`` rounded to 4 places.
+
+    Raises:
+        AssertionError: the answer is malformed (no answer, not numbers, another shape).
+    """
+    exp = np.asarray(key, dtype=np.float64)
+    arr = as_array(value, name, exp.shape)
+    right = np.abs(arr - exp) <= atol
+    n_right, n = int(right.sum()), right.size
+    print(f"{name}: {n_right} of {n} cells right")
+    if n_right < n:
+        print(f"{name}: expected {show(exp)}")
+    return round(float(points) * n_right / n, 4)
+
+
+def grade_conv2d(value, name: str, in_shape, out_shape, kernel_size: int, points: float) -> float:
+    """Hidden test: half of ``points`` for the channels, half for the output size with the kernel.
+
+    The layer is run on zeros of ``in_shape``; the second half needs the output shape
+    ``out_shape`` and a square ``kernel_size`` kernel. Returns a plain ``float``.
+
+    Raises:
+        AssertionError: not an ``nn.Conv2d`` layer.
+    """
+    import torch
+
+    layer = as_conv2d(value, name)
+    score = 0.0
+    if (layer.in_channels, layer.out_channels) == (in_shape[1], out_shape[1]):
+        score += points / 2
+        print(f"{name}: channels right: {layer.in_channels} in, {layer.out_channels} out")
+    else:
+        print(f"{name}: channels: expected {in_shape[1]} in and {out_shape[1]} out; "
+              f"got {layer.in_channels} in and {layer.out_channels} out")
+    try:
+        with torch.no_grad():
+            got = tuple(layer(torch.zeros(in_shape)).shape)
+    except RuntimeError as exc:
+        got = f"an error ({str(exc).splitlines()[0][:120]})"
+    if got == tuple(out_shape) and tuple(layer.kernel_size) == (kernel_size, kernel_size):
+        score += points / 2
+        print(f"{name}: output shape right: {got}")
+    else:
+        print(f"{name}: on input {tuple(in_shape)} with a {kernel_size}x{kernel_size} kernel expected "
+              f"output {tuple(out_shape)}; got {got} with kernel {tuple(layer.kernel_size)}")
+    return float(score)
