@@ -16,11 +16,11 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint lab release bench clean
+.PHONY: help setup demo test test-browser test-fast lint lab release bench clean
 
 help: ## print this help
 	@echo "CNN lecture workbook: make TARGET"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## create .venv once (torch, nbgrader, jupyterlab, ...) and reuse it
 
@@ -33,9 +33,14 @@ $(STAMP):
 demo: setup ## regenerate release/, grade the demo class, print scores and where the feedback is
 	$(PY) -m cnnlib.course demo --course .
 
-test: setup ## run every test: ops, checks, notebooks, nbgrader release/validate, demo scores
+test: setup ## run every test: ops, checks, notebooks, nbgrader release/validate, demo scores, browser
 	$(PY) -m ruff check cnnlib tests bench source
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not browser"
+	@$(MAKE) --no-print-directory test-browser VENV=$(VENV)
+
+test-browser: setup ## JupyterLab in headless Chromium: a student's and an instructor's path
+	@.ci/ensure-chromium
+	$(PY) -m pytest -m browser
 
 test-fast: setup ## the tests that run no notebook (seconds)
 	$(PY) -m pytest -m "not slow"

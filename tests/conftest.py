@@ -59,3 +59,12 @@ def copy_course(dest: Path, with_release: bool = True) -> Path:
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
     return copy_course(tmp_path / "course")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (`item.rep_call.failed`), for fixtures that
+    save evidence of a failure (the browser tests' screenshots)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

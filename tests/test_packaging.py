@@ -46,13 +46,25 @@ def test_pyproject_has_the_required_dependencies_and_script():
 
 def test_make_alone_prints_help_with_every_target():
     out = subprocess.run(["make", "-s"], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
-    for target in ("setup", "demo", "test", "lab", "release", "bench"):
+    for target in ("setup", "demo", "test", "test-browser", "lab", "release", "bench"):
         assert re.search(rf"^\s+{target}\s", out, re.MULTILINE), target
 
 
 def test_ci_runs_make_test():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci and "set -euo pipefail" in ci
+
+
+def test_make_test_runs_the_browser_tests_after_installing_chromium():
+    make = (ROOT / "Makefile").read_text()
+    recipes = dict(re.findall(r"^([a-z-]+):[^\n]*\n((?:\t[^\n]*\n)+)", make, re.MULTILINE))
+    assert "test-browser" in recipes["test"] and 'pytest -m "not browser"' in recipes["test"]
+    assert ".ci/ensure-chromium" in recipes["test-browser"] and "pytest -m browser" in recipes["test-browser"]
+    script = ROOT / ".ci" / "ensure-chromium"
+    assert script.stat().st_mode & 0o111, ".ci/ensure-chromium must be executable"
+    assert "apt-get" in script.read_text() and "set -euo pipefail" in script.read_text()
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    assert "playwright" in {_name(r) for r in dev}
 
 
 def test_readme_leads_with_the_two_commands():
