@@ -33,6 +33,7 @@ def hidden_lines(source_nb) -> list[str]:
 
 
 def _scrub(text: str, secret: list[str]) -> str:
+    text = HIDDEN.sub(HIDDEN_NOTE, text)
     for line in secret:
         if line in text:
             text = text.replace(line, REDACTED)
@@ -42,7 +43,7 @@ def _scrub(text: str, secret: list[str]) -> str:
 def redact_notebook(nb, secret: list[str]):
     """Remove hidden tests from ``nb`` in place (see module doc); returns ``nb``."""
     for cell in nb.cells:
-        cell.source = _scrub(HIDDEN.sub(HIDDEN_NOTE, cell.source), secret)
+        cell.source = _scrub(cell.source, secret)
         for out in cell.get("outputs", []):
             if out.output_type == "error":
                 out.evalue = _scrub(ANSI.sub("", str(out.evalue)), secret)
