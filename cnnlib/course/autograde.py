@@ -185,6 +185,9 @@ class Grader:
             shutil.rmtree(workspace, ignore_errors=True)
 
     def _feedback(self, root: Path) -> None:
+        """Feedback from redacted copies; the instructor keeps the full notebooks in autograded-full/."""
+        if (root / "autograded").is_dir():
+            shutil.copytree(root / "autograded", root / "autograded-full")
         for path in (root / "autograded").glob(f"*/{self.assignment}/*.ipynb"):
             nb = nbformat.read(path, as_version=4)
             nbformat.write(feedback.redact_notebook(nb, self.secret), path)
@@ -272,10 +275,10 @@ class Grader:
                             graded = True
                         except Exception as exc:  # nbgrader could not grade it at all
                             res.add("error", f"nbgrader could not grade this hand-in ({type(exc).__name__})")
-                    for sub in ("autograded", "feedback"):
+                    for sub, dest in (("autograded-full", "autograded"), ("feedback", "feedback")):
                         src = root / sub / sid / self.assignment
                         if src.is_dir():
-                            shutil.copytree(src, self.course / sub / sid / self.assignment)
+                            shutil.copytree(src, self.course / dest / sid / self.assignment)
                     for stem in hand_ins[sid].notebooks:
                         self._read_outcome(root, sid, stem, res)
                 if not graded:
