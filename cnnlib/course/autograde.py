@@ -138,7 +138,8 @@ class Grader:
         rc = _run([sys.executable, "-m", "nbgrader", "generate_assignment", self.assignment, "--force"],
                   tpl, course_env(), self.log)
         if rc != 0:
-            raise RuntimeError(f"nbgrader generate_assignment {self.assignment} failed; see {self.log}")
+            tail = self.log.read_text(encoding="utf-8")[-3000:]
+            raise RuntimeError(f"nbgrader generate_assignment {self.assignment} failed:\n{tail}")
         with gradebook_sync.open_gradebook(self.db_url) as master, \
                 gradebook_sync.open_gradebook(f"sqlite:///{tpl / 'gradebook.db'}") as gb:
             try:

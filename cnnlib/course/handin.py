@@ -56,10 +56,7 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
 
 
 def restore_structure(nb, release_nb):
-    """``nb`` with the release's graded cells in release order and release metadata (see module doc).
-
-    Raises ValueError when ``release_nb`` has a cell without a grade id to anchor on.
-    """
+    """``nb`` with the release's graded cells in release order and release metadata (see module doc)."""
     release_cells = [c for c in release_nb.cells if _grade_id(c)]
     by_id = {_grade_id(c): c for c in release_cells}
     segments: dict[str | None, list] = {None: []}  # grade id -> [cell, following plain cells]

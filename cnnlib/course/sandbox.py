@@ -189,8 +189,18 @@ class SandboxKernelManager(AsyncKernelManager):
         stage = work / ".stage"
         stage.mkdir()
         kw.update(cwd=str(work), env=env, preexec_fn=_drop_privileges(settings, [p for p in needed if p], str(stage)))
-        self.sandbox_workdir = work
+        self.sandbox_uid = settings.uid
         return await super()._async_launch_kernel(cmd, **kw)
+
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        """Shut the kernel down, then kill whatever it left running as the sandbox user.
+
+        The next student graded by this worker runs as the same user: no process of this
+        student may outlive the kernel to disturb it.
+        """
+        await super().shutdown_kernel(now=now, restart=restart)
+        if getattr(self, "sandbox_uid", None) is not None:
+            kill_user_processes(self.sandbox_uid)
 
 
 def _drop_privileges(settings: SandboxSettings, needed: list[str], stage: str):
