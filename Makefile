@@ -56,6 +56,7 @@ release: setup ## regenerate release/ from source/ with nbgrader (never edit rel
 
 bench: setup ## benchmarks: print tables, exit non-zero when a target is missed
 	$(PY) bench/ops.py
+	$(PY) bench/autograde.py
 
 clean: ## remove grading output (submitted/, autograded/, feedback/, gradebook.db, grades.csv)
 	rm -rf submitted feedback gradebook.db grades.csv

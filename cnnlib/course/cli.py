@@ -2,6 +2,8 @@
 
     cnn-course release [--course DIR]                 regenerate release/ from source/ (nbgrader)
     cnn-course demo [--course DIR]                    the demo class, graded end to end
+    cnn-course autograde ASSIGNMENT [--course DIR] [--jobs N] [--db URL] [--student ID]
+                                                      grade every hand-in, sandboxed and in parallel
     cnn-course report ASSIGNMENT [--course DIR] [--csv FILE] [--items]
                                                       one row per student: score, status, reason;
                                                       --items: per question share right, common wrong
@@ -132,6 +134,28 @@ def cmd_demo(course: Path) -> int:
     return status
 
 
+def cmd_autograde(course: Path, assignment: str, jobs: int, db_url: str | None, student: str | None) -> int:
+    from . import autograde
+
+    known = assignments(course)
+    if assignment not in known:
+        print(f"cnn-course: unknown assignment {assignment!r}; expected one of {', '.join(known)}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        results = autograde.autograde(course, assignment, jobs=jobs, db_url=db_url, student=student)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"cnn-course: {exc}", file=sys.stderr)
+        return 2
+    print(f"graded {len(results)} hand-ins of {assignment!r} with {jobs} worker(s) "
+          f"in {time.perf_counter() - t0:.1f} s\n")
+    rows = [r for r in report.assignment_report(course, assignment) if r.student_id in results]
+    print(report.format_table(rows, assignment))
+    print(f"\nfeedback: {course / 'feedback'}/<student>/{assignment}/; "
+          f"statuses: {autograde.outcome_dir(course, assignment)}")
+    return 0
+
+
 def cmd_report(course: Path, assignment: str, csv_file: str | None, with_items: bool = False) -> int:
     known = assignments(course)
     if assignment not in known:
@@ -157,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--course", default=".", help="course root (default: current directory)")
     p = sub.add_parser("demo", help="grade the demo class end to end and print the scores")
     p.add_argument("--course", default=".", help="course root (default: current directory)")
+    p = sub.add_parser("autograde", help="grade every hand-in: sandboxed kernels, parallel workers")
+    p.add_argument("assignment")
+    p.add_argument("--course", default=".", help="course root (default: current directory)")
+    p.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default 1)")
+    p.add_argument("--db", dest="db_url", help="gradebook URL (default: sqlite:///DIR/gradebook.db), "
+                   "e.g. postgresql+psycopg2://user@host/db")
+    p.add_argument("--student", help="grade only this student")
     p = sub.add_parser("report", help="one row per student of an assignment")
     p.add_argument("assignment")
     p.add_argument("--course", default=".", help="course root (default: current directory)")
@@ -170,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_release(course)
     if args.command == "demo":
         return cmd_demo(course)
+    if args.command == "autograde":
+        return cmd_autograde(course, args.assignment, args.jobs, args.db_url, args.student)
     return cmd_report(course, args.assignment, args.csv_file, args.items)
 
 

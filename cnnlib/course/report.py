@@ -6,12 +6,20 @@ hand-in, with a status and a reason:
 * ``graded``: every notebook was autograded;
 * ``invalid``: a notebook file could not be read (broken JSON, ...); it scores zero;
 * ``missing``: a notebook of the assignment was not handed in; it scores zero;
+* ``timeout``: a cell ran past the time limit (it scores zero, the others count);
+* ``kernel-died``: the kernel died in a cell (``os._exit``, a segfault, a resource limit):
+  the cells graded before it keep their points, the reason names the cell;
 * ``error``: nbgrader could not grade a readable hand-in (see its log).
+
+Statuses ``timeout`` and ``kernel-died`` come from ``cnn-course autograde``, which writes
+``autograded/.grading/<assignment>/<student>.json``; where that file exists its status and
+reason are used, and the scores always come from the gradebook.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +38,17 @@ class Row:
     notebooks: dict[str, float] = field(default_factory=dict)
 
 
-def _db_url(course: Path) -> str:
+def _db_url(course: Path, assignment: str | None = None) -> str:
+    """The gradebook the last ``cnn-course autograde`` of ``assignment`` used, else gradebook.db."""
+    run = course / "autograded" / ".grading" / str(assignment) / "run.json"
+    if assignment and run.exists():
+        return json.loads(run.read_text(encoding="utf-8"))["db_url"]
     return f"sqlite:///{(course / 'gradebook.db').resolve()}"
+
+
+def _outcome(course: Path, assignment: str, student: str) -> dict | None:
+    path = course / "autograded" / ".grading" / assignment / f"{student}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def assignment_report(course: Path, assignment: str, db_url: str | None = None) -> list[Row]:
@@ -44,7 +61,7 @@ def assignment_report(course: Path, assignment: str, db_url: str | None = None) 
         p.name for p in submitted.glob("*") if (p / assignment).is_dir()
     ) if submitted.is_dir() else []
     rows = []
-    with Gradebook(db_url or _db_url(course)) as gb:
+    with Gradebook(db_url or _db_url(course, assignment)) as gb:
         try:
             max_total = float(gb.find_assignment(assignment).max_score)
             nb_max = {nb.name: float(nb.max_score) for nb in gb.find_assignment(assignment).notebooks}
@@ -52,6 +69,10 @@ def assignment_report(course: Path, assignment: str, db_url: str | None = None) 
             max_total, nb_max = 0.0, {}
         students = sorted(set(students) | {s.student_id for s in _submissions(gb, assignment)})
         for sid in students:
+            outcome = _outcome(course, assignment, sid)
+            if outcome is not None:
+                rows.append(_row_from_outcome(gb, sid, assignment, names, outcome, max_total or sum(nb_max.values())))
+                continue
             scores: dict[str, float] = {}
             problems: list[str] = []
             status = "graded"
@@ -89,6 +110,17 @@ def assignment_report(course: Path, assignment: str, db_url: str | None = None) 
                 )
             )
     return rows
+
+
+def _row_from_outcome(gb: Gradebook, sid: str, assignment: str, names: list[str], outcome: dict,
+                      max_score: float) -> Row:
+    scores = {}
+    for name in names:
+        try:
+            scores[name] = float(gb.find_submission_notebook(name, assignment, sid).score)
+        except MissingEntry:
+            scores[name] = 0.0
+    return Row(sid, round(sum(scores.values()), 4), max_score, outcome["status"], outcome["reason"], scores)
 
 
 def _submissions(gb: Gradebook, assignment: str):

@@ -1,0 +1,100 @@
+"""Autograde 40 lecture hand-ins: stock `nbgrader autograde` (serial) vs `cnn-course autograde --jobs 2`.
+
+Both grade the same hand-ins (the demo class's kinds, repeated) in fresh copies of the
+course; the table shows wall time, time per student and the speed-up, and the script
+checks that both gave every student the same score. Exits non-zero when the speed-up is
+below 1.8x, when a lecture notebook takes more than 10 s per student, or when a score differs.
+
+    python bench/autograde.py [--students 40] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cnnlib.course import demo_class, report  # noqa: E402
+from cnnlib.course.nbgrader_cli import nbgrader  # noqa: E402
+
+TARGET_SPEEDUP = 1.8
+TARGET_PER_STUDENT_S = 10.0
+
+
+def make_course(dest: Path, students: int) -> Path:
+    shutil.copytree(ROOT / "source", dest / "source")
+    shutil.copytree(ROOT / "release", dest / "release")
+    shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    kinds = [s for s in demo_class.DEMO_STUDENTS if s.base != "broken-json"]
+    for a in sorted(p.name for p in (dest / "release").iterdir()):
+        for i in range(students):
+            s = kinds[i % len(kinds)]
+            clone = demo_class.DemoStudent(f"{s.student_id}_{i:03d}", s.description, s.base, s.answers)
+            folder = dest / "submitted" / clone.student_id / a
+            for nb in sorted((dest / "release" / a).glob("*.ipynb")):
+                demo_class.write_hand_in(clone, nb, dest / "source" / a / nb.name, folder / nb.name)
+            (folder / "timestamp.txt").write_text("2025-10-15 09:00:00.000000 UTC")
+    return dest
+
+
+def scores(course: Path) -> dict[str, float]:
+    return {r.student_id: r.score for r in report.assignment_report(course, "lecture")}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--students", type=int, default=40)
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
+    try:
+        stock = make_course(tmp / "stock", args.students)
+        ours = make_course(tmp / "ours", args.students)
+        for c in (stock, ours):
+            res = nbgrader(c, "generate_assignment", "lecture", "--force")
+            if not res.ok:
+                print(res.output[-2000:], file=sys.stderr)
+                return 1
+        t0 = time.perf_counter()
+        res = nbgrader(stock, "autograde", "lecture", "--force")
+        t_stock = time.perf_counter() - t0
+        if not res.ok:
+            print(res.output[-2000:], file=sys.stderr)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "cnnlib.course", "autograde", "lecture", "--course", str(ours),
+                               "--jobs", str(args.jobs)], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        t_ours = time.perf_counter() - t0
+        if proc.returncode != 0:
+            print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+            return 1
+        same = scores(stock) == scores(ours)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = args.students
+    speedup = t_stock / t_ours
+    per_student = t_ours * args.jobs / n  # one worker's time per hand-in
+    load = os.getloadavg()
+    print(f"{n} hand-ins of lecture/01_images_as_tensors on {os.cpu_count()} cores "
+          f"(load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f})\n")
+    print(f"{'grader':42s} {'wall s':>8s} {'s/student':>10s}")
+    print(f"{'stock nbgrader autograde (serial)':42s} {t_stock:8.1f} {t_stock / n:10.2f}")
+    print(f"{f'cnn-course autograde --jobs {args.jobs} (sandboxed)':42s} {t_ours:8.1f} {per_student:10.2f}")
+    print(f"\nspeed-up {speedup:.2f}x (target >= {TARGET_SPEEDUP}x); per-student {per_student:.2f} s "
+          f"(target <= {TARGET_PER_STUDENT_S:g} s); scores identical: {same}")
+    ok = speedup >= TARGET_SPEEDUP and per_student <= TARGET_PER_STUDENT_S and same
+    if not ok:
+        print("MISSED a target", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Let a sandbox user reach the Python it needs, and nothing else of a private folder.
+
+The kernel's interpreter often lives under a folder other users cannot enter (pyenv or a
+cached virtual environment in ``/root``). Opening that folder to everyone would expose all
+of it; instead, in a private mount namespace of the kernel alone (Linux, root only),
+:func:`expose` covers each such folder with an empty ``tmpfs`` that holds only the needed
+sub-folders (bind mounts). The rest of the machine sees nothing change.
+
+Runs in the forked kernel process before ``exec`` (``preexec_fn``), so it uses ``ctypes``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import stat
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
+
+
+def blocked(paths: list[str]) -> dict[str, set[str]]:
+    """Folders on the way to ``paths`` that others cannot enter -> the children needed in them."""
+    out: dict[str, set[str]] = {}
+    for p in paths:
+        p = Path(os.path.realpath(p))
+        for parent, child in zip(list(p.parents)[::-1], [*list(p.parents)[::-1][1:], p], strict=True):
+            mode = os.stat(parent).st_mode
+            if not mode & stat.S_IXOTH:
+                out.setdefault(str(parent), set()).add(str(child))
+                break
+    return out
+
+
+def _call(fn, *args) -> None:
+    if fn(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{fn.__name__}{args[:2]}: {os.strerror(err)}")
+
+
+def expose(paths: list[str], stage: str) -> None:
+    """Make ``paths`` reachable by any user in a new mount namespace (see module doc).
+
+    ``stage`` is an empty folder used while moving mounts. Raises OSError where mount
+    namespaces are not allowed.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    todo = blocked(paths)
+    if not todo:
+        return
+    _call(libc.unshare, CLONE_NEWNS)
+    _call(libc.mount, b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    for _ in range(8):  # nested private folders are handled one level per round
+        if not todo:
+            return
+        for folder, children in todo.items():
+            staged = []
+            for i, child in enumerate(sorted(children)):
+                s = os.path.join(stage, str(i))
+                os.makedirs(s, exist_ok=True)
+                _call(libc.mount, child.encode(), s.encode(), None, MS_BIND | MS_REC, None)
+                staged.append((s, child))
+            _call(libc.mount, b"tmpfs", folder.encode(), b"tmpfs", 0, b"mode=0755,size=1m")
+            for s, child in staged:
+                os.makedirs(child, exist_ok=True)
+                _call(libc.mount, s.encode(), child.encode(), None, MS_MOVE, None)
+                os.rmdir(s)
+        todo = blocked(paths)
+    raise OSError(f"could not expose {paths}")

@@ -1,0 +1,268 @@
+"""`cnn-course autograde`: every hostile hand-in of tests/fixtures/submissions, graded in one run.
+
+One module-scoped run grades all kinds with ``--jobs 2``; the tests read its report, graded
+notebooks and feedback. A second, small course compares the hardened grader with stock
+``nbgrader autograde`` on the demo class (scores must be identical).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import RELEASE, ROOT, SOURCE, copy_course
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
+import kinds  # noqa: E402
+
+from cnnlib.course import demo_class, feedback, report, sandbox  # noqa: E402
+from cnnlib.course.nbgrader_cli import nbgrader  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_S = 15  # per-cell limit in the test course (the real course uses 60 s)
+
+
+def make_course(path: Path) -> Path:
+    course = copy_course(path)
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write(f"\nc.Execute.timeout = {TIMEOUT_S}\n")
+    res = nbgrader(course, "db", "assignment", "add", "lecture", f"--duedate={kinds.DUE}")
+    assert res.ok, res.output
+    return course
+
+
+def cnn_course(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnnlib.course", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("hostile") / "course")
+    built = kinds.build(course, RELEASE / "lecture", SOURCE / "lecture")
+    before = {p: digest(p) for p in [*(course / "source").rglob("*"), *(course / "submitted").rglob("*")]
+              if p.is_file()}
+    proc = cnn_course("autograde", "lecture", "--course", str(course), "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = {r.student_id: r for r in report.assignment_report(course, "lecture")}
+    return course, built, rows, before, proc.stdout
+
+
+def graded_nb(course: Path, sid: str):
+    return nbformat.read(course / "autograded" / sid / "lecture" / f"{kinds.NB}.ipynb", as_version=4)
+
+
+def outputs_text(nb) -> str:
+    parts = []
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            parts.append(o.get("text", "") if o.output_type == "stream" else json.dumps(o))
+    return "\n".join(parts)
+
+
+def test_there_are_at_least_20_kinds():
+    assert len(kinds.KINDS) >= 20
+    assert len({k.name for k in kinds.KINDS}) == len(kinds.KINDS)
+
+
+def test_every_kind_gets_its_exact_score_and_status(graded):
+    course, built, rows, _, _ = graded
+    assert set(rows) == set(built)
+    got = {sid: (r.score, r.status) for sid, r in rows.items()}
+    want = {k.name: (k.score, k.status) for k in built.values()}
+    assert got == want
+    assert all(r.max_score == 20 for r in rows.values())
+
+
+def test_reasons_say_what_happened(graded):
+    _, built, rows, _, _ = graded
+    for k in built.values():
+        assert k.reason in rows[k.name].reason, (k.name, rows[k.name].reason)
+    assert rows["perfect"].reason == ""
+
+
+def test_kernel_death_names_the_cell_and_keeps_earlier_points(graded):
+    course, _, rows, _, _ = graded
+    assert "nb01_grayscale_impl" in rows["os_exit"].reason and "exit code 3" in rows["os_exit"].reason
+    nb = graded_nb(course, "os_exit")
+    errors = {c.metadata.get("nbgrader", {}).get("grade_id"): o.ename for c in nb.cells
+              for o in c.get("outputs", []) if o.output_type == "error"}
+    assert errors["nb01_grayscale_impl"] == "KernelDied"
+    assert errors["nb01_grayscale"] == errors["nb01_fc_params"] == "NotRun"
+    assert "nb01_to_chw" not in errors  # graded before the death: its 4 points count
+    assert "nb01_to_float_impl" in rows["segfault"].reason
+
+
+def test_timeouts_cost_only_the_cell_that_hung(graded):
+    _, _, rows, _, _ = graded
+    assert f"ran past the {TIMEOUT_S} s limit (interrupted)" in rows["infinite_loop"].reason
+    assert "ignored the interrupt" in rows["ignores_interrupt"].reason
+
+
+def test_every_student_gets_a_feedback_file(graded):
+    course, built, _, _, stdout = graded
+    for name in built:
+        assert (course / "feedback" / name / "lecture" / f"{kinds.NB}.html").exists(), name
+    for name in built:
+        assert name in stdout
+
+
+def _visible_text(path: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+def test_feedback_never_contains_hidden_tests(graded):
+    course, _, _, _, _ = graded
+    secret = feedback.hidden_lines(nbformat.read(SOURCE / "lecture" / f"{kinds.NB}.ipynb", as_version=4))
+    assert len(secret) >= 10
+    pages = list((course / "feedback").rglob("*.html"))
+    assert len(pages) == len(kinds.KINDS)
+    for page in pages:
+        raw = page.read_text(encoding="utf-8")
+        text = _visible_text(page)
+        assert "BEGIN HIDDEN TESTS" not in raw and "BEGIN HIDDEN TESTS" not in text, page
+        for line in secret:
+            assert line not in text and html.escape(line) not in raw, (page, line)
+    # the instructor's graded copy keeps them (the student printed In[] there)
+    assert "gray of pure red" in outputs_text(graded_nb(course, "reads_hidden_tests"))
+
+
+def test_feedback_shows_points_and_hints(graded):
+    course, _, _, _, _ = graded
+    text = _visible_text(course / "feedback" / "patched_numpy" / "lecture" / f"{kinds.NB}.html")
+    assert "permute moves axes" in text  # the hint of the failed to_chw test
+    assert "Score: 0.0 / 4.0" in text and "Score: 16.0 / 20.0" in text  # per test cell and in total
+    assert "Traceback (most recent call last)" not in text and "---------" not in text
+    missing = _visible_text(course / "feedback" / "broken_json" / "lecture" / f"{kinds.NB}.html")
+    assert "could not be graded" in missing and "is not valid JSON" in missing
+
+
+def probe(course: Path) -> dict:
+    text = outputs_text(graded_nb(course, "probe"))
+    return json.loads(text.split("PROBE ", 1)[1].splitlines()[0])
+
+
+def test_sandbox_runs_as_an_unprivileged_user_in_its_own_working_copy(graded):
+    p = probe(graded[0])
+    assert p["uid"] != 0 and p["euid"] != 0
+    assert p["user"].startswith(sandbox.USER_PREFIX)
+    assert p["cwd_owner"] == p["uid"] and p["cwd_mode"] == "0o700"
+    assert p["write_cwd"] == "allowed"
+    assert not [k for k in p["env"] if "DB" in k or "TOKEN" in k or k == sandbox.ENV_VAR]
+
+
+def test_sandbox_limits_memory_cpu_processes_and_file_size(graded):
+    course, _, _, _, _ = graded
+    p = probe(course)
+    lim = sandbox.Limits()
+    assert p["RLIMIT_DATA"] == [lim.memory] * 2
+    assert p["RLIMIT_CPU"] == [lim.cpu_seconds] * 2
+    assert p["RLIMIT_NPROC"] == [lim.processes] * 2
+    assert p["RLIMIT_FSIZE"] == [lim.file_size] * 2
+    assert p["RLIMIT_CORE"] == [0, 0]
+    assert p["write_past_fsize"] == "OSError"  # EFBIG
+    assert "MemoryError" in outputs_text(graded_nb(course, "memory_blowup"))
+
+
+def test_sandbox_cannot_signal_the_grader_or_read_private_files(graded):
+    course, _, _, _, _ = graded
+    p = probe(course)
+    for what in ("kill_parent", "read_source", "list_source", "read_gradebook", "read_other_student",
+                 "list_submitted"):
+        assert p[what] == "PermissionError", what
+    assert p["root_home"] in ("PermissionError", [".pyenv"], [".cache"], [".cache", ".pyenv"])
+    assert "PermissionError" in outputs_text(graded_nb(course, "kill_grader"))
+
+
+def test_hostile_writes_change_nothing(graded):
+    course, _, rows, before, _ = graded
+    out = outputs_text(graded_nb(course, "writes_course_files"))
+    writes = re.findall(r"WRITE (\S+) (\w+)", out)
+    assert len(writes) == 5 and all(result == "PermissionError" for _, result in writes), writes
+    after = {p: digest(p) for p in before}
+    assert after == before
+    assert not (course / "source" / "lecture" / "extra.py").exists()
+    assert rows["perfect"].score == 20
+    reads = re.findall(r"READ (\S+) (\w+)", out := outputs_text(graded_nb(course, "reads_hidden_tests")))
+    assert [r for _, r in reads] == ["PermissionError"] * 3, reads
+
+
+def test_huge_output_is_cut(graded):
+    course, _, _, _, _ = graded
+    path = course / "autograded" / "huge_output" / "lecture" / f"{kinds.NB}.ipynb"
+    assert path.stat().st_size < 3_000_000  # 300,000 lines (15 MB) were printed
+    assert "line 998 " in outputs_text(graded_nb(course, "huge_output"))
+    assert "line 299999 " not in outputs_text(graded_nb(course, "huge_output"))
+
+
+def test_grade_one_student_alone_gives_the_same_score(graded):
+    course, _, rows, _, _ = graded
+    proc = cnn_course("autograde", "lecture", "--course", str(course), "--student", "patched_torch")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    again = {r.student_id: r for r in report.assignment_report(course, "lecture")}
+    assert again["patched_torch"].score == rows["patched_torch"].score == 16
+    assert again["perfect"].score == 20
+
+
+def test_unknown_student_and_bad_jobs_are_rejected(graded):
+    course = graded[0]
+    proc = cnn_course("autograde", "lecture", "--course", str(course), "--student", "nobody")
+    assert proc.returncode == 2 and "no hand-in for student 'nobody'" in proc.stderr
+    proc = cnn_course("autograde", "lecture", "--course", str(course), "--jobs", "0")
+    assert proc.returncode == 2 and "expected a number of workers >= 1, got 0" in proc.stderr
+
+
+# -- the hardened grader agrees with stock nbgrader on well-behaved hand-ins ----------------
+
+def grades_by_cell(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions("lecture"):
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    out[(sub.student_id, g.name)] = g.score
+    return out
+
+
+def test_scores_equal_stock_nbgrader_serial_and_parallel(tmp_path):
+    stock = make_course(tmp_path / "stock")
+    demo_class.create_demo_class(stock, "lecture")
+    assert nbgrader(stock, "generate_assignment", "lecture", "--force").ok
+    nbgrader(stock, "autograde", "lecture", "--force")  # exits 1: eve_broken cannot be read
+    want = {k: v for k, v in grades_by_cell(stock).items() if k[0] != "eve_broken"}
+    assert want[("ada_perfect", "nb01_to_chw")] == 4 and want[("cai_mistakes", "nb01_to_chw")] == 0
+    for jobs in ("1", "2"):
+        ours = make_course(tmp_path / f"ours{jobs}")
+        demo_class.create_demo_class(ours, "lecture")
+        proc = cnn_course("autograde", "lecture", "--course", str(ours), "--jobs", jobs)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        got = {k: v for k, v in grades_by_cell(ours).items() if k[0] != "eve_broken"}
+        assert got == want, jobs
+        assert (ours / "feedback" / "eve_broken" / "lecture" / f"{kinds.NB}.html").exists()
+
+
+def test_fixtures_follow_the_release(tmp_path):
+    course = tmp_path / "c"
+    kinds.build(course, RELEASE / "lecture", SOURCE / "lecture")
+    release = nbformat.read(RELEASE / "lecture" / f"{kinds.NB}.ipynb", as_version=4)
+    locked = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
+              if c.metadata.get("nbgrader", {}).get("locked")}
+    nb = nbformat.read(course / "submitted" / "perfect" / "lecture" / f"{kinds.NB}.ipynb", as_version=4)
+    got = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+           if c.metadata.get("nbgrader", {}).get("locked")}
+    assert got == locked
+    assert ROOT.exists()
