@@ -22,7 +22,6 @@ new notebooks add their mistakes here without touching the builder.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,17 +251,3 @@ def create_demo_class(course: Path, assignment: str, timestamp: str = "2025-10-1
         (folder / "timestamp.txt").write_text(timestamp, encoding="utf-8")
         ids.append(student.student_id)
     return ids
-
-
-def is_valid_notebook(path: Path) -> tuple[bool, str]:
-    """Whether ``path`` reads as a notebook; if not, a one-line reason."""
-    try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-        return False, f"{path.name} is not valid JSON ({getattr(exc, 'msg', exc)}{where})"
-    try:
-        nbformat.read(path, as_version=4)
-    except Exception as exc:  # nbformat validation and the like
-        return False, f"{path.name} cannot be read as a notebook ({type(exc).__name__}: {exc})"
-    return True, ""

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .demo_class import is_valid_notebook
+from .handin import read_notebook
 
 
 @dataclass
@@ -83,8 +83,8 @@ def assignment_report(course: Path, assignment: str, db_url: str | None = None) 
                     status = "missing" if status == "graded" else status
                     scores[name] = 0.0
                     continue
-                ok, why = is_valid_notebook(handed_in)
-                if not ok:
+                nb_or_none, why = read_notebook(handed_in)
+                if nb_or_none is None:
                     problems.append(why)
                     status = "invalid"
                     scores[name] = 0.0
