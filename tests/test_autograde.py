@@ -11,6 +11,7 @@ import hashlib
 import html
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,20 @@ TIMEOUT_S = 15  # per-cell limit in the test course (the real course uses 60 s)
 
 
 def make_course(path: Path) -> Path:
+    """A course holding one assignment, `lecture`, with one notebook: the one the fixtures are built from.
+
+    The hostile kinds, the stock-equality run and the PostgreSQL run all grade notebook 01 only,
+    so other notebooks would read as "missing" and only make the runs longer.
+    """
     course = copy_course(path)
+    for folder in ("source", "release"):
+        for assignment in (course / folder).iterdir():
+            if assignment.name != "lecture":
+                shutil.rmtree(assignment)
+                continue
+            for nb in assignment.glob("*.ipynb"):
+                if nb.stem != kinds.NB:
+                    nb.unlink()
     with open(course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
         fh.write(f"\nc.Execute.timeout = {TIMEOUT_S}\n")
     res = nbgrader(course, "db", "assignment", "add", "lecture", f"--duedate={kinds.DUE}")
