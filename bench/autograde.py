@@ -29,9 +29,15 @@ TARGET_SPEEDUP = 1.8
 TARGET_PER_STUDENT_S = 10.0
 
 
+NOTEBOOK = "01_images_as_tensors"  # the workload: one lecture notebook per hand-in
+
+
 def make_course(dest: Path, students: int) -> Path:
-    shutil.copytree(ROOT / "source", dest / "source")
-    shutil.copytree(ROOT / "release", dest / "release")
+    # only the lecture assignment, only NOTEBOOK: other notebooks would multiply the work
+    keep = shutil.ignore_patterns(*[p.name for p in (ROOT / "source" / "lecture").glob("*.ipynb")
+                                    if p.stem != NOTEBOOK])
+    for folder in ("source", "release"):
+        shutil.copytree(ROOT / folder / "lecture", dest / folder / "lecture", ignore=keep)
     shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     kinds = [s for s in demo_class.DEMO_STUDENTS if s.base != "broken-json"]
     for a in sorted(p.name for p in (dest / "release").iterdir()):
