@@ -60,11 +60,32 @@ def cmd_release(course: Path) -> int:
     return 0
 
 
+def _forget_demo_students(course: Path) -> None:
+    """Take an earlier demo's students out of the gradebook.
+
+    nbgrader refuses to regenerate an assignment whose notebooks changed while it has
+    submissions; the demo's own hand-ins must not block it (real students are left alone).
+    """
+    if not (course / "gradebook.db").exists():
+        return
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from . import autograde
+
+    with Gradebook(autograde.default_db_url(course)) as gb:
+        for s in demo_class.DEMO_STUDENTS + quiz_class.QUIZ_STUDENTS:
+            try:
+                gb.remove_student(s.student_id)
+            except MissingEntry:
+                pass
+
+
 def cmd_demo(course: Path) -> int:
     total = 6
     names = assignments(course)
     print(f"Demo class for {course.name}: assignments {', '.join(names)}; "
           f"{len(demo_class.DEMO_STUDENTS)} students\n")
+    _forget_demo_students(course)
     t0 = _step(1, total, "regenerate release/ from source/ (nbgrader generate_assignment)")
     for a in names:
         res = nbgrader(course, "generate_assignment", a, "--force")
