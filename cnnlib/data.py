@@ -250,12 +250,15 @@ def load_npz(path) -> ImageSet:
         raise FileNotFoundError(f"no data file at {path}: expected a .npz with arrays x "
                                 f"(uint8, N x 32 x 32 x 3) and y (labels 0-9)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if "x" not in data or "y" not in data:
-                raise ValueError(f"{path} holds arrays {sorted(data.files)}; expected x (images) and y (labels)")
-            x, y = data["x"], data["y"]
-    except (OSError, EOFError) as exc:  # not a zip / truncated
-        raise ValueError(f"{path} is not a readable .npz file ({exc})") from None
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError) as exc:  # not a zip / truncated / a pickle
+        raise ValueError(f"{path} is not a readable .npz file ({str(exc).splitlines()[0][:120]})") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} holds a single array; expected a .npz with arrays x (images) and y (labels)")
+    with loaded as data:
+        if "x" not in data or "y" not in data:
+            raise ValueError(f"{path} holds arrays {sorted(data.files)}; expected x (images) and y (labels)")
+        x, y = data["x"], data["y"]
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (32, 32, 3):
         raise ValueError(f"{path}: x must be uint8 (N, 32, 32, 3), channels last; got {x.dtype} {x.shape}")
     return ImageSet(np.ascontiguousarray(x), y.astype(np.int64), CIFAR10_CLASSES, str(path))
@@ -311,6 +314,11 @@ def load_cifar10(path=None, *, train: bool = True, root=None, download: bool = T
         for c in candidates:
             if c.is_file():
                 return done(load_npz(c))  # a broken file is an error, not a reason to go on
+            if path is not None and c == candidates[0]:
+                # a path the caller named is not there: say so now, do not download instead
+                raise FileNotFoundError(f"no data file at {c}: expected a .npz with arrays x (uint8, "
+                                        f"N x 32 x 32 x 3) and y (labels 0-9), or a folder holding "
+                                        f"cifar10_{split}.npz; " + _ways(split, root))
             tried.append(f"{c}: no such file")
         root = Path(root) if root is not None else Path.home() / ".cache" / "cnnlib" / "cifar10"
         try:
@@ -319,13 +327,17 @@ def load_cifar10(path=None, *, train: bool = True, root=None, download: bool = T
             tried.append(f"torchvision CIFAR10(root={root}, download={download}): {type(exc).__name__}: {exc}")
     if synthetic:
         return done(synthetic_cifar(n=5000 if train else 1000, seed=0 if train else 1))
-    raise FileNotFoundError(
-        f"no CIFAR-10 {split} data found. Tried:\n  - " + "\n  - ".join(tried) + "\n"
-        f"Provide data in one of these ways:\n"
-        f"  - connect to the internet once: torchvision downloads CIFAR-10 (170 MB) to {root}\n"
-        f"  - pass a path: load_cifar10('cifar10_{split}.npz') (arrays x uint8 N x 32 x 32 x 3, y)\n"
-        f"  - set ${DATA_ENV} to a folder holding cifar10_{split}.npz\n"
-        f"  - for a quick offline run, load_cifar10(synthetic=True) uses generated shapes")
+    raise FileNotFoundError(f"no CIFAR-10 {split} data found. Tried:\n  - " + "\n  - ".join(tried) + "\n"
+                            + _ways(split, root))
+
+
+def _ways(split: str, root) -> str:
+    root = root if root is not None else Path.home() / ".cache" / "cnnlib" / "cifar10"
+    return (f"Provide data in one of these ways:\n"
+            f"  - connect to the internet once: torchvision downloads CIFAR-10 (170 MB) to {root}\n"
+            f"  - pass a path: load_cifar10('cifar10_{split}.npz') (arrays x uint8 N x 32 x 32 x 3, y)\n"
+            f"  - set ${DATA_ENV} to a folder holding cifar10_{split}.npz\n"
+            f"  - for a quick offline run, load_cifar10(synthetic=True) uses generated shapes")
 
 
 def synthetic_cifar(n: int = 5000, seed: int = 0, noise: float = 20.0) -> ImageSet:

@@ -113,7 +113,12 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names})
+        def tuples(v):
+            if isinstance(v, dict):
+                return {k: tuples(x) for k, x in v.items()}
+            return tuple(tuples(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+        return cls(**{k: tuples(v) for k, v in d.items() if k in names})
 
 
 RECIPES = {
