@@ -446,13 +446,16 @@ class GpuLoader:
         train: shuffle, augment and drop the last partial batch (False: in order, all).
         device: ``"cpu"``, ``"cuda"``, ``"mps"`` or a ``torch.device``.
         flip, translate: augmentations (train only).
+        alternate_flip: instead of a fresh coin per image every epoch, mirror a random half
+            in the first epoch and the other half in the next, and so on (airbench's
+            alternating flip: every image is seen both ways within two epochs).
         mean, std: normalisation; ``dtype``: float type of the batches;
         channels_last: memory format of the batches; ``seed``: shuffling and augmentation.
     """
 
     def __init__(self, data: ImageSet, batch_size: int, *, train: bool = True, device="cpu",
                  flip: bool = True, translate: int = 2, mean=CIFAR10_MEAN, std=CIFAR10_STD,
-                 dtype=None, channels_last: bool = False, seed: int = 0):
+                 dtype=None, channels_last: bool = False, seed: int = 0, alternate_flip: bool = False):
         import torch
 
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -469,6 +472,9 @@ class GpuLoader:
         self.channels_last = channels_last
         self.generator = torch.Generator().manual_seed(seed)
         self.epoch = 0
+        self.flip_mask = None
+        if self.flip and alternate_flip:
+            self.flip_mask = (torch.rand(len(self.labels), generator=self.generator) < 0.5).to(self.device)
 
     def __len__(self) -> int:
         n = len(self.labels)
@@ -478,7 +484,10 @@ class GpuLoader:
         import torch
 
         x = normalize(self.images, self.mean, self.std, self.dtype)
-        if self.flip:
+        if self.flip_mask is not None:
+            mask = self.flip_mask if self.epoch % 2 == 0 else ~self.flip_mask
+            x = torch.where(mask.view(-1, 1, 1, 1), x.flip(-1), x)
+        elif self.flip:
             x = random_flip(x, self.generator)
         x = random_translate(x, self.translate, self.generator)
         if self.channels_last:

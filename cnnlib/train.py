@@ -44,6 +44,7 @@ __all__ = [
     "load_checkpoint",
     "pick_device",
     "predict",
+    "reference_config",
     "save_checkpoint",
 ]
 
@@ -72,6 +73,7 @@ class TrainConfig:
     label_smoothing: float = 0.2
     schedule: str = "triangle"           # "triangle" (warm up, then decay) or "constant"
     flip: bool = True
+    alternate_flip: bool = True          # mirror each image in every other epoch (airbench)
     translate: int = 2
     whiten_bias_fraction: float = 0.3    # FastNet: train the whitening bias this long, then freeze
     lookahead: bool = True               # average the weights (EMA, copied back) late in training
@@ -127,9 +129,18 @@ RECIPES = {
     # PyTorch's "Training a Classifier" tutorial: TutorialNet, SGD 0.001 momentum 0.9, batch 4
     "tutorial": TrainConfig(model="tutorial", optimizer="sgd", epochs=2.0, batch_size=4, lr=0.001,
                             momentum=0.9, weight_decay=0.0, label_smoothing=0.0, schedule="constant",
-                            flip=False, translate=0, lookahead=False, tta=0, mean=(0.5, 0.5, 0.5),
+                            flip=False, alternate_flip=False, translate=0, lookahead=False, tta=0, mean=(0.5, 0.5, 0.5),
                             std=(0.5, 0.5, 0.5), channels_last=False),
 }
+
+
+def reference_config(device=None) -> TrainConfig:
+    """The reference recipe for a device: airbench94's network and 9.9 epochs on CUDA; on
+    a CPU (or MPS) ``RECIPES["reference"]``, a narrower FastNet whose schedule fits a budget."""
+    dev = torch.device(device) if device is not None else pick_device(verbose=False)
+    if dev.type == "cuda":
+        return dataclasses.replace(RECIPES["reference"], model_kwargs={"widths": (64, 256, 256)}, epochs=9.9)
+    return RECIPES["reference"]
 
 
 def pick_device(prefer: str | None = None, verbose: bool = True) -> torch.device:
@@ -234,7 +245,8 @@ def fit(config: TrainConfig, train: cdata.ImageSet, val: cdata.ImageSet | None =
     model = model.to(dev).to(memory_format=memory)
     loader = cdata.GpuLoader(train, min(config.batch_size, len(train)), train=True, device=dev,
                              flip=config.flip, translate=config.translate, mean=config.mean,
-                             std=config.std, channels_last=config.channels_last, seed=config.seed)
+                             std=config.std, channels_last=config.channels_last, seed=config.seed,
+                             alternate_flip=config.alternate_flip)
     if isinstance(model, models.FastNet):
         first = cdata.normalize(loader.images[:5000], config.mean, config.std)
         model.init_whitening(first)
@@ -484,7 +496,7 @@ def main(argv=None) -> int:
         if args.limit:
             ds = ds.subset(args.limit)
         train, val = ds.split(args.val)
-        cfg = RECIPES[args.recipe]
+        cfg = reference_config(dev) if args.recipe == "reference" else RECIPES[args.recipe]
         budget = args.time_budget if args.time_budget is not None else (540.0 if dev.type == "cpu" else None)
         changes = {"seed": args.seed, "time_budget_s": budget}
         if args.epochs is not None:

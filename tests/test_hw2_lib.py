@@ -348,3 +348,23 @@ def test_command_lines_fail_with_a_message(tmp_path):
     assert r.returncode == 2 and "no checkpoint at nothing.pt" in r.stderr
     r = run_cli("cnnlib.train", "--data", "nothing.npz", "--out", "x.pt", "--no-progress", cwd=tmp_path)
     assert r.returncode == 2 and "no data file at nothing.npz" in r.stderr and "CNNLIB_DATA_DIR" in r.stderr
+
+
+def test_alternating_flip_mirrors_each_image_in_every_other_epoch():
+    ds = data.synthetic_cifar(n=64, seed=2)
+    plain = data.normalize(torch.from_numpy(ds.x).permute(0, 3, 1, 2))
+    ld = data.GpuLoader(ds, 64, flip=True, translate=0, alternate_flip=True, seed=4)
+    states = []
+    for _ in range(3):
+        xb, _ = next(iter(ld))
+        state = {}
+        for img in xb:  # shuffled: find each image's source, and whether it is mirrored
+            for j in range(64):
+                if torch.equal(img, plain[j]):
+                    state[j] = False
+                elif torch.equal(img, plain[j].flip(-1)):
+                    state[j] = True
+        assert len(state) == 64
+        states.append(state)
+    assert 16 < sum(states[0].values()) < 48
+    assert all(states[1][j] != states[0][j] and states[2][j] == states[0][j] for j in range(64))
