@@ -54,9 +54,10 @@ lab: setup ## JupyterLab on release/, as a student sees it
 release: setup ## regenerate release/ from source/ with nbgrader (never edit release/ by hand)
 	$(PY) -m cnnlib.course release --course .
 
-bench: setup ## benchmarks: print tables, exit non-zero when a target is missed
+bench: setup ## benchmarks: print tables, exit non-zero when a target is missed (about 30 min)
 	$(PY) bench/ops.py
 	$(PY) bench/autograde.py
+	$(PY) bench/train_cifar10.py
 
 clean: ## remove grading output (submitted/, autograded/, feedback/, gradebook.db, grades.csv)
 	rm -rf submitted feedback gradebook.db grades.csv

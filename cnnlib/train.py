@@ -254,6 +254,8 @@ def fit(config: TrainConfig, train: cdata.ImageSet, val: cdata.ImageSet | None =
     reduction = "sum" if config.optimizer == "nesterov" else "mean"
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing, reduction=reduction)
     use_amp = config.amp and dev.type == "cuda"
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     total_steps = max(1, math.ceil(config.epochs * len(loader)))
     budget = config.time_budget_s
     history = {"epoch": [], "step": [], "seconds": [], "train_loss": [], "train_acc": [], "val_acc": []}
@@ -268,7 +270,10 @@ def fit(config: TrainConfig, train: cdata.ImageSet, val: cdata.ImageSet | None =
         if isinstance(model, models.FastNet):
             model.whiten.bias.requires_grad_(progress_frac < config.whiten_bias_fraction)
         t0 = time.perf_counter()
-        loss_sum, correct, seen = 0.0, 0, 0
+        # running sums stay on the device: no GPU sync per step, only for the progress bar
+        loss_sum = torch.zeros((), device=dev)
+        correct = torch.zeros((), device=dev, dtype=torch.long)
+        seen = 0
         for xb, yb in loader:
             progress_frac = max(steps / total_steps, (train_time + time.perf_counter() - t0) / budget
                                 if budget else 0.0)
@@ -285,8 +290,8 @@ def fit(config: TrainConfig, train: cdata.ImageSet, val: cdata.ImageSet | None =
             optimizer.step()
             steps += 1
             with torch.no_grad():
-                loss_sum += loss.item() * (1 if reduction == "sum" else len(yb))
-                correct += (out.argmax(1) == yb).sum().item()
+                loss_sum += loss.detach() * (1 if reduction == "sum" else len(yb))
+                correct += (out.argmax(1) == yb).sum()
                 seen += len(yb)
             if config.lookahead and progress_frac >= config.lookahead_start and steps % 5 == 0:
                 if lookahead is None:
@@ -294,7 +299,8 @@ def fit(config: TrainConfig, train: cdata.ImageSet, val: cdata.ImageSet | None =
                 else:
                     lookahead.update(model, decay=0.95**5 * progress_frac**3)
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / max(seen, 1):.3f}", acc=f"{correct / max(seen, 1):.3f}")
+            if progress and (steps % 10 == 0 or dev.type == "cpu"):
+                bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
         if lookahead is not None:
             lookahead.update(model, decay=1.0)
         train_time += time.perf_counter() - t0
@@ -304,8 +310,8 @@ def fit(config: TrainConfig, train: cdata.ImageSet, val: cdata.ImageSet | None =
         history["epoch"].append(epoch)
         history["step"].append(steps)
         history["seconds"].append(round(train_time, 3))
-        history["train_loss"].append(loss_sum / seen)
-        history["train_acc"].append(correct / seen)
+        history["train_loss"].append(loss_sum.item() / seen)
+        history["train_acc"].append(correct.item() / seen)
         history["val_acc"].append(val_acc)
         if progress_frac < 1 and steps >= total_steps:
             progress_frac = 1.0
