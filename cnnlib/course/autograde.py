@@ -214,7 +214,6 @@ class Grader:
         gradable = [s for s in students if hand_ins[s].notebooks]
         tpl = self._template()
         jobs = max(1, min(self.jobs, len(gradable)))
-        users = [sandbox.ensure_user(i + 1) for i in range(jobs)]
         batches = [gradable[i::jobs] for i in range(jobs)]
 
         def work(i: int) -> Path:
@@ -229,7 +228,7 @@ class Grader:
             self._feedback(root)
             return root
 
-        with ThreadPoolExecutor(jobs) as pool:
+        with sandbox.claimed_users(jobs) as users, ThreadPoolExecutor(jobs) as pool:
             roots = list(pool.map(work, range(jobs)))
         self._collect(roots, students, hand_ins, results)
         return results

@@ -19,7 +19,9 @@ root), kernels run as the grader's user with the limits only, and a warning says
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import pwd
@@ -129,6 +131,37 @@ def ensure_user(slot: int) -> tuple[int, int] | None:
         warnings.warn(f"cnn-course: useradd {name} failed; kernels run without a separate user", stacklevel=2)
         return None
     return pw.pw_uid, pw.pw_gid
+
+
+@contextlib.contextmanager
+def claimed_users(count: int):
+    """``count`` sandbox users (as :func:`ensure_user` gives them) that no other grading run uses.
+
+    Each slot ``cnn-sandbox-N`` is claimed with an ``flock`` on ``/run/lock/cnn-sandbox-N.lock``
+    for as long as the ``with`` block runs; slots claimed by a concurrent ``cnn-course
+    autograde`` are skipped. Runs that shared a user would kill each other's kernels
+    (:func:`kill_user_processes` after every kernel). Without root there are no users to claim.
+    """
+    if os.geteuid() != 0:
+        yield [ensure_user(i + 1) for i in range(count)]
+        return
+    lock_dir = Path("/run/lock") if os.path.isdir("/run/lock") else Path("/tmp")
+    held, users, slot = [], [], 0
+    try:
+        while len(users) < count:
+            slot += 1
+            fd = os.open(lock_dir / f"{USER_PREFIX}{slot}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            held.append(fd)
+            users.append(ensure_user(slot))
+        yield users
+    finally:
+        for fd in held:
+            os.close(fd)
 
 
 def kill_user_processes(uid: int) -> None:
