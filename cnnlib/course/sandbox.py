@@ -2,7 +2,8 @@
 
 nbgrader starts each kernel through ``jupyter_client``; :class:`SandboxKernelManager` is a
 drop-in ``KernelManager`` (set with ``c.Execute.kernel_manager_class``) that starts the same
-``ipykernel`` command, but
+``ipykernel`` (forked from a :class:`Zygote` that imported :data:`PRELOAD` once, see
+:mod:`cnnlib.course.zygote`, or launched as a command where that is not possible), but
 
 * as an unprivileged user (``cnn-sandbox-N``, created when missing), so the kernel cannot
   signal the grader, write the gradebook or read ``source/``, ``submitted/`` or other
@@ -15,6 +16,7 @@ drop-in ``KernelManager`` (set with ``c.Execute.kernel_manager_class``) that sta
 The settings travel from :mod:`cnnlib.course.autograde` to the nbgrader process in the
 ``CNN_COURSE_SANDBOX`` environment variable (JSON). Where users cannot be created (not
 root), kernels run as the grader's user with the limits only, and a warning says so.
+:func:`claimed_users` gives concurrent grading runs different users.
 """
 
 from __future__ import annotations
@@ -341,7 +343,8 @@ class Zygote:
     def spawn(self, argv, cwd: str, env: dict, settings: SandboxSettings, needed: list[str],
               stage: str) -> subprocess.Popen | None:
         """A kernel forked from the zygote, as a Popen of this process; None when that failed."""
-        spec = {"argv": argv[1:], "cwd": cwd, "env": env, "uid": settings.uid, "gid": settings.gid,
+        # sys.argv of `python -c CODE ARGS...` is ["-c", ARGS...]
+        spec = {"argv": ["-c", *argv[3:]], "cwd": cwd, "env": env, "uid": settings.uid, "gid": settings.gid,
                 "limits": settings.limits.pairs(), "needed": needed, "stage": stage, "parent": os.getpid()}
         try:
             self.requests.write(json.dumps(spec) + "\n")
