@@ -51,8 +51,8 @@ def make_course(dest: Path, students: int) -> Path:
     return dest
 
 
-def scores(course: Path) -> dict[str, float]:
-    return {r.student_id: r.score for r in report.assignment_report(course, "lecture")}
+def rows(course: Path) -> dict[str, report.Row]:
+    return {r.student_id: r for r in report.assignment_report(course, "lecture")}
 
 
 def main() -> int:
@@ -82,7 +82,14 @@ def main() -> int:
         if proc.returncode != 0:
             print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
             return 1
-        same = scores(stock) == scores(ours)
+        stock_rows, our_rows = rows(stock), rows(ours)
+        differ = sorted(s for s in stock_rows.keys() | our_rows.keys()
+                        if getattr(stock_rows.get(s), "score", None) != getattr(our_rows.get(s), "score", None))
+        same = not differ
+        for s in differ:  # say which hand-ins differ, and what cnn-course reported for them
+            a, b = stock_rows.get(s), our_rows.get(s)
+            print(f"score differs: {s}: stock {getattr(a, 'score', None)}, ours {getattr(b, 'score', None)} "
+                  f"({getattr(b, 'status', '')}: {getattr(b, 'reason', '')})", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     n = args.students

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -175,6 +176,16 @@ def test_sandbox_runs_as_an_unprivileged_user_in_its_own_working_copy(graded):
     assert p["cwd_owner"] == p["uid"] and p["cwd_mode"] == "0o700"
     assert p["write_cwd"] == "allowed"
     assert not [k for k in p["env"] if "DB" in k or "TOKEN" in k or k == sandbox.ENV_VAR]
+    # a kernel forked from the zygote looks like a freshly started `python -c PRELOAD -f FILE`
+    assert p["fresh_process"] == {"argv": ["-c", "-f"], "session_leader": True, "umask": "0o77", "stdin": True,
+                                  "tmp": True, "mplconfig": True}
+
+
+def test_concurrent_runs_claim_different_sandbox_users():
+    if os.geteuid() != 0:
+        pytest.skip("sandbox users need root")
+    with sandbox.claimed_users(2) as mine, sandbox.claimed_users(1) as theirs:
+        assert len(set(mine + theirs)) == 3
 
 
 def test_sandbox_limits_memory_cpu_processes_and_file_size(graded):

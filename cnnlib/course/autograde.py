@@ -8,9 +8,10 @@ For an assignment, every ``submitted/<student>/<assignment>`` folder is graded l
    ``nbgrader autograde`` run in a private course folder (the course's
    ``nbgrader_config.py`` plus a few lines, ``source/``, its students' normalised hand-ins
    and its own SQLite gradebook), so workers never share a database lock. Kernels start
-   through :class:`~cnnlib.course.sandbox.SandboxKernelManager` (own user, limits, working
-   copy) and run under :class:`~cnnlib.course.execute.SandboxExecute` (kernel deaths,
-   timeouts, output floods). A student whose worker failed is graded again alone.
+   through :class:`~cnnlib.course.sandbox.SandboxKernelManager` (own user per worker, limits,
+   working copy; forked from a process that imported torch once) and run under
+   :class:`~cnnlib.course.execute.SandboxExecute` (kernel deaths, timeouts, output floods).
+   A student whose worker failed is graded again alone.
 3. The supervisor copies each student's grades into the course gradebook (``--db``, SQLite
    or PostgreSQL), one at a time; copies graded notebooks to ``autograded/``; renders
    feedback without hidden tests to ``feedback/``; and records each student's status and
@@ -36,6 +37,9 @@ from . import feedback, gradebook_sync, handin, sandbox
 from .execute import OUTCOMES_ENV
 from .nbgrader_cli import course_env
 
+# stock nbgrader's command line (see nbgrader_main: one unused, slow import left out)
+NBGRADER = [sys.executable, "-m", "cnnlib.course.nbgrader_main"]
+
 STATUS_ORDER = ("invalid", "missing", "kernel-died", "timeout", "error", "graded")
 
 CONFIG_TAIL = """
@@ -50,6 +54,15 @@ c.CourseDirectory.db_url = "sqlite:///" + {db!r}
 c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.SandboxExecute.kernel_manager_class = "cnnlib.course.sandbox.SandboxKernelManager"
+
+# this gradebook is a private, throw-away copy: no fsync after every commit
+import sqlalchemy
+
+
+@sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "connect")
+def _no_fsync(dbapi_connection, _record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.execute("PRAGMA synchronous = OFF")
 """
 
 
@@ -135,7 +148,7 @@ class Grader:
         (tpl / "source").mkdir(parents=True)
         shutil.copytree(self.course / "source" / self.assignment, tpl / "source" / self.assignment)
         self._write_config(tpl)
-        rc = _run([sys.executable, "-m", "nbgrader", "generate_assignment", self.assignment, "--force"],
+        rc = _run([*NBGRADER, "generate_assignment", self.assignment, "--force"],
                   tpl, course_env(), self.log)
         if rc != 0:
             tail = self.log.read_text(encoding="utf-8")[-3000:]
@@ -178,7 +191,7 @@ class Grader:
         env[sandbox.ENV_VAR] = settings.to_env()
         env[OUTCOMES_ENV] = str(root / "outcomes")
         try:
-            _run([sys.executable, "-m", "nbgrader", "autograde", self.assignment, "--force"], root, env,
+            _run([*NBGRADER, "autograde", self.assignment, "--force"], root, env,
                  root / "nbgrader.log")
         finally:
             if uid:
@@ -192,7 +205,7 @@ class Grader:
         for path in (root / "autograded").glob(f"*/{self.assignment}/*.ipynb"):
             nb = nbformat.read(path, as_version=4)
             nbformat.write(feedback.redact_notebook(nb, self.secret), path)
-        _run([sys.executable, "-m", "nbgrader", "generate_feedback", self.assignment, "--force"],
+        _run([*NBGRADER, "generate_feedback", self.assignment, "--force"],
              root, course_env(), root / "nbgrader.log")
 
     def run(self, students: list[str]) -> dict[str, StudentResult]:
@@ -214,7 +227,6 @@ class Grader:
         gradable = [s for s in students if hand_ins[s].notebooks]
         tpl = self._template()
         jobs = max(1, min(self.jobs, len(gradable)))
-        users = [sandbox.ensure_user(i + 1) for i in range(jobs)]
         batches = [gradable[i::jobs] for i in range(jobs)]
 
         def work(i: int) -> Path:
@@ -229,7 +241,7 @@ class Grader:
             self._feedback(root)
             return root
 
-        with ThreadPoolExecutor(jobs) as pool:
+        with sandbox.claimed_users(jobs) as users, ThreadPoolExecutor(jobs) as pool:
             roots = list(pool.map(work, range(jobs)))
         self._collect(roots, students, hand_ins, results)
         return results
