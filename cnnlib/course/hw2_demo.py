@@ -1,0 +1,130 @@
+"""The demo class's HW2 checkpoints (``hw2_model.pt``), trained at demo time, seeded.
+
+HW2 is graded on the student's saved weights, so the demo hand-ins need some. They are
+made here from the instructor's own ``Net`` (the answer cell of ``source/hw2``), on the
+generated data set (``synthetic_cifar``): a few seconds on a CPU, no download.
+
+* ``ada_perfect``: the ``Net`` trained on generated images, about 90% and more on the
+  generated test set: every accuracy tier.
+* ``cai_mistakes``: the same weights with the outputs of a few classes switched off, as if
+  those classes had never been learned: about 65%, the 50% and 60% tiers only. The classes
+  are picked on the test set so that the accuracy lands far from every tier boundary.
+* ``dee_raises``: a file cut off while it was written: not a readable checkpoint.
+* ``ben_untouched`` and ``eve_broken`` hand in no checkpoint.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+ASSIGNMENT = "hw2"
+CHECKPOINT = "hw2_model.pt"
+NET_CELL = "hw2_net_impl"
+WEAK_TARGET = 0.65  # cai's accuracy: mid-way between the 60% and 70% tiers
+
+
+def solution_net(source_nb: Path):
+    """The ``Net`` class of the instructor's answer cell (``hw2_net_impl``) in ``source_nb``."""
+    import torch
+    from torch import nn
+
+    from .demo_class import strip_solution_markers
+
+    nb = nbformat.read(source_nb, as_version=4)
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == NET_CELL]
+    if not cells:
+        raise ValueError(f"{source_nb} has no cell {NET_CELL!r} defining Net")
+    namespace = {"torch": torch, "nn": nn, "__name__": "hw2_solution"}
+    exec(compile(strip_solution_markers(cells[0].source), f"{source_nb}:{NET_CELL}", "exec"), namespace)
+    return namespace["Net"]
+
+
+def train(net_cls, data, *, epochs: int = 5, batch_size: int = 128, lr: float = 3e-3, seed: int = 0):
+    """``net_cls()`` trained on ``data`` (an ImageSet) as the notebook trains it (AdamW, flip, shift)."""
+    import torch
+    from torch import nn
+
+    from cnnlib.data import normalize, random_flip, random_translate
+
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = net_cls()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.from_numpy(data.x).permute(0, 3, 1, 2)  # (N, 3, 32, 32) uint8
+    y = torch.from_numpy(data.y)
+    for _ in range(epochs):
+        order = torch.randperm(len(y), generator=gen)
+        for i in range(len(y) // batch_size):
+            idx = order[i * batch_size:(i + 1) * batch_size]
+            xb = random_translate(random_flip(normalize(x[idx]), gen), 2, gen)
+            model.train()
+            opt.zero_grad()
+            loss_fn(model(xb), y[idx]).backward()
+            opt.step()
+    return model.eval()
+
+
+def classes_to_switch_off(scores: np.ndarray, labels: np.ndarray, target: float = WEAK_TARGET) -> tuple[int, ...]:
+    """The set of classes (at most half) whose outputs, switched off, leave accuracy nearest ``target``."""
+    k = scores.shape[1]
+    best, best_gap = (), float("inf")
+    for size in range(1, k // 2 + 1):
+        for off in itertools.combinations(range(k), size):
+            masked = scores.copy()
+            masked[:, list(off)] = -np.inf
+            gap = abs(float((masked.argmax(1) == labels).mean()) - target)
+            if gap < best_gap - 1e-12:
+                best, best_gap = off, gap
+    return best
+
+
+def switch_off(model, classes) -> None:
+    """Make the last ``nn.Linear`` never predict ``classes`` (weights 0, bias -1e4)."""
+    import torch
+    from torch import nn
+
+    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    with torch.no_grad():
+        for c in classes:
+            head.weight[c] = 0
+            if head.bias is not None:
+                head.bias[c] = -1e4
+
+
+def write_checkpoints(course: Path, log=print) -> dict[str, float | None]:
+    """Write ``submitted/<student>/hw2/hw2_model.pt`` for the demo class; return test accuracies.
+
+    Needs the demo hand-ins (``create_demo_class(course, "hw2")``) first. The test set is
+    the generated one (``hw2_test_set("synthetic")``), which the demo grades with.
+    """
+    import torch
+
+    from cnnlib.data import CIFAR10_MEAN, CIFAR10_STD, hw2_test_set, synthetic_cifar
+    from cnnlib.train import predict, save_checkpoint
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    net_cls = solution_net(course / "source" / ASSIGNMENT / "hw2_cifar10.ipynb")
+    data = synthetic_cifar(5000, seed=0).subset(3000)
+    test = hw2_test_set("synthetic", verbose=False)
+    model = train(net_cls, data)
+    scores = predict(model, test)
+    good = float((scores.argmax(1) == test.y).mean())
+    off = classes_to_switch_off(scores, test.y)
+    folder = course / "submitted"
+    save_checkpoint(folder / "ada_perfect" / ASSIGNMENT / CHECKPOINT, model, classes=data.classes, accuracy=good,
+                    mean=CIFAR10_MEAN, std=CIFAR10_STD, note=f"demo: trained on {data.source}")
+    switch_off(model, off)
+    weak = float((predict(model, test).argmax(1) == test.y).mean())
+    save_checkpoint(folder / "cai_mistakes" / ASSIGNMENT / CHECKPOINT, model, classes=data.classes, accuracy=weak,
+                    mean=CIFAR10_MEAN, std=CIFAR10_STD, note="demo: classes never learned: "
+                    + ", ".join(data.classes[c] for c in off))
+    good_bytes = (folder / "ada_perfect" / ASSIGNMENT / CHECKPOINT).read_bytes()
+    (folder / "dee_raises" / ASSIGNMENT / CHECKPOINT).write_bytes(good_bytes[: len(good_bytes) // 3])
+    log(f"      hw2 checkpoints: ada_perfect {good:.1%}, cai_mistakes {weak:.1%} on the generated test set, "
+        f"dee_raises a cut-off file, ben_untouched and eve_broken none")
+    return {"ada_perfect": good, "cai_mistakes": weak, "dee_raises": None}
