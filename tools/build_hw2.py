@@ -102,6 +102,7 @@ before you hand in.
 """, "hw2_intro"),
 code("""
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -263,7 +264,8 @@ no softmax: `nn.CrossEntropyLoss` applies it). Use convolutions (卷積層); at 
 parameters, so that grading on a CPU stays fast. A proven pattern: blocks of
 `Conv2d(3x3, padding=1) -> BatchNorm2d -> ReLU -> MaxPool2d(2)` that double the channels while
 they halve height and width, then a global pooling and one `Linear` layer. Write the shape of
-each step next to it (`# (N, 64, 16, 16)`).
+each step next to it (`# (N, 64, 16, 16)`). Grading evaluates your network on a CPU: the cell
+after the test estimates whether it is fast enough.
 """, "hw2_md_net"),
 solution("""
 class Net(nn.Module):
@@ -307,6 +309,21 @@ assert_shape(five, (5, 10), "Net, batch of 5")
 assert_true(one.dtype == torch.float32 and bool(torch.isfinite(five).all()), "Net should give finite float32 scores")
 ### END HIDDEN TESTS
 """, "hw2_net", 5),
+code("""
+# Grading runs on a CPU, one core, with a 60 s limit per cell: estimate how long your Net
+# takes to classify 10,000 test images there (the accuracy tests need it to finish).
+threads = torch.get_num_threads()
+torch.set_num_threads(1)
+with torch.no_grad():
+    probe = Net().eval()
+    probe(torch.randn(10, 3, 32, 32))  # warm-up
+    t0 = time.perf_counter()
+    probe(torch.randn(200, 3, 32, 32))
+    estimate = (time.perf_counter() - t0) * 10_000 / 200
+torch.set_num_threads(threads)
+print(f"about {estimate:.0f} s for 10,000 images on one CPU core"
+      + ("" if estimate < 30 else ": WARNING, too slow for grading (60 s per cell); make Net smaller"))
+""", "hw2_net_speed"),
 md("""
 ## 4. Training (訓練) and evaluation (評估)
 
