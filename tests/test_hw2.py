@@ -160,3 +160,14 @@ def test_cnn_course_autograde_gives_sandboxed_kernels_the_test_set(trained, tmp_
     assert rows["without_model"].score == 30, rows["without_model"]
     graded = cells(nbformat.read(course / "autograded" / "with_model" / "hw2" / NB.name, as_version=4))
     assert "hw2_test.npz" in graded["hw2_test_data"]["text"]  # the grader's file, not the generated set
+
+
+def test_release_refuses_a_checkpoint_left_in_source(tmp_path):
+    """*.pt is not ignored (hand-ins keep theirs), so one in source/ would reach every student."""
+    course = copy_course(tmp_path / "course")
+    (course / "source" / "hw2" / "hw2_model.pt").write_bytes(b"instructor's weights")
+    proc = subprocess.run([sys.executable, "-m", "cnnlib.course", "release", "--course", str(course)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "model files in source/" in proc.stderr and "source/hw2/hw2_model.pt" in proc.stderr
+    assert not (course / "release" / "hw2" / "hw2_model.pt").exists()
