@@ -10,17 +10,22 @@ c.CourseDirectory.course_id = "cnn-lecture-2025"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
 # Files nbgrader never copies between source/, release/, submitted/ and autograded/.
+# Not "*.pt": HW2 hand-ins include the student's trained weights, hw2_model.pt, which
+# autograde must copy next to the notebook (grading loads it instead of training).
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
     "*.pyc",
     "__pycache__",
     "feedback",
     "data",
-    "*.pt",
     "*.pth",
     "*.ckpt",
     ".cache",
 ]
+
+# autograde copies the files of source/<assignment>/ over the hand-in's; never a checkpoint
+# left in source/hw2 over the student's own (cnn-course release refuses such files, too).
+c.Autograde.exclude_overwriting = {"hw2": ["hw2_model.pt"]}
 
 # Per-cell time limit while grading: a cell that runs longer is stopped and scores zero.
 c.Execute.timeout = 60

@@ -18,6 +18,8 @@ HW2 (CIFAR-10 training):
 * ``normalize``, ``random_flip``, ``random_translate``: tensor augmentation, on any device.
 * ``GpuLoader``: keeps the uint8 images on the device and augments batches there, seeded,
   with no worker processes.
+* ``hw2_test_set()``: the instructor's HW2 test set, chosen by ``$CNNLIB_HW2_TEST`` (a
+  ``.npz`` or ``synthetic``), else CIFAR-10's test split.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ __all__ = [
     "CIFAR10_STD",
     "DATA_ENV",
     "GpuLoader",
+    "HW2_TEST_ENV",
     "ImageSet",
     "LINE_CLASSES",
     "cifar10_samples",
+    "hw2_test_set",
     "load_cifar10",
     "load_npz",
     "normalize",
@@ -338,6 +342,62 @@ def _ways(split: str, root) -> str:
             f"  - pass a path: load_cifar10('cifar10_{split}.npz') (arrays x uint8 N x 32 x 32 x 3, y)\n"
             f"  - set ${DATA_ENV} to a folder holding cifar10_{split}.npz\n"
             f"  - for a quick offline run, load_cifar10(synthetic=True) uses generated shapes")
+
+
+#: Environment variable that names the HW2 test set: a ``.npz`` file or the word ``synthetic``.
+HW2_TEST_ENV = "CNNLIB_HW2_TEST"
+
+
+def hw2_test_set(spec: str | os.PathLike | None = None, *, download: bool | None = None,
+                 verbose: bool = True) -> ImageSet:
+    """The test set that HW2 hand-ins are graded on (the instructor's choice).
+
+    ``spec`` (or, when None, ``$CNNLIB_HW2_TEST``) is either
+
+    * a path to a ``.npz`` with ``x`` uint8 (N, 32, 32, 3) and ``y`` labels 0-9, or
+    * the word ``synthetic``: ``synthetic_cifar(1000, seed=1)``, the generated look-alike
+      that ``load_cifar10(train=False, synthetic="only")`` gives (offline demos, tests);
+
+    and when neither is given, CIFAR-10's real test split through ``load_cifar10(train=False)``
+    (``$CNNLIB_DATA_DIR``, torchvision's cache or download).
+
+    Args:
+        download: let torchvision download CIFAR-10; default: yes, except while nbgrader
+            grades (``$NBGRADER_EXECUTION`` set), where every hand-in would download it again.
+        verbose: print one line saying which test set is used.
+
+    Raises:
+        FileNotFoundError: the named file is missing, or no CIFAR-10 test split is found;
+            the message says what to set.
+        ValueError: the named file is not a test set (see ``load_npz``).
+    """
+    if spec is None:
+        spec = os.environ.get(HW2_TEST_ENV) or None
+    if download is None:
+        download = not os.environ.get("NBGRADER_EXECUTION")
+    if spec is not None and str(spec).strip().lower() == "synthetic":
+        ds = synthetic_cifar(n=1000, seed=1)
+    elif spec is not None:
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"HW2 test set: no file at {path} (from {HW2_TEST_ENV} or the argument); "
+                                    f"expected a .npz with x (uint8, N x 32 x 32 x 3) and y (labels 0-9), "
+                                    f"or the word 'synthetic'")
+        ds = load_npz(path)
+    else:
+        try:
+            ds = load_cifar10(train=False, download=download, verbose=False)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(
+                f"HW2 test set: {HW2_TEST_ENV} is not set and CIFAR-10's test split is not available "
+                f"here (download={download}). Instructor: set {HW2_TEST_ENV} to a .npz file with arrays x "
+                f"(uint8, N x 32 x 32 x 3) and y (labels 0-9), e.g. {HW2_TEST_ENV}=/srv/course/cifar10_test.npz, "
+                f"or to 'synthetic' for generated images; or set {DATA_ENV} to a folder holding "
+                f"cifar10_test.npz.\nDetails: {exc}") from None
+    if verbose:
+        what = "GENERATED look-alike images, not CIFAR-10" if ds.synthetic else "CIFAR-10"
+        print(f"test set: {len(ds):,} images, {what}, from {ds.source}")
+    return ds
 
 
 def synthetic_cifar(n: int = 5000, seed: int = 0, noise: float = 20.0) -> ImageSet:

@@ -23,11 +23,13 @@ from .checks import to_numpy
 
 __all__ = [
     "show_channels",
+    "show_confusion_matrix",
     "show_curves",
     "show_feature_maps",
     "show_histograms",
     "show_images",
     "show_kernels",
+    "show_misclassified",
 ]
 
 
@@ -319,4 +321,85 @@ def show_histograms(
         ax.set_ylabel("count")
         ax.legend(fontsize=7)
     fig.suptitle(title)
+    return fig
+
+
+def show_confusion_matrix(cm, class_names=None, title: str = "Confusion matrix (混淆矩陣)",
+                          normalize: bool = True) -> Figure:
+    """A confusion matrix as a heat map: row = true class, column = predicted class.
+
+    Args:
+        cm: (K, K) counts, e.g. from ``cnnlib.train.confusion_matrix``.
+        class_names: K names for the axes (default ``0 .. K-1``).
+        normalize: colour and label each cell by its share of the row (the true class),
+            so the diagonal is each class's accuracy; False shows the counts.
+
+    Raises:
+        ValueError: ``cm`` not square, negative, or a wrong number of class names.
+    """
+    arr = np.asarray(to_numpy(cm, "cm"), dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
+        raise ValueError(f"cm must be a square (K, K) matrix of counts; got shape {arr.shape}")
+    if (arr < 0).any():
+        raise ValueError("cm holds negative counts; expected counts >= 0")
+    k = arr.shape[0]
+    names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != k:
+        raise ValueError(f"class_names has {len(names)} names for a {k} x {k} matrix")
+    rows = arr.sum(axis=1, keepdims=True)
+    shown = np.divide(arr, rows, out=np.zeros_like(arr), where=rows > 0) if normalize else arr
+    fig = Figure(figsize=(0.55 * k + 2.6, 0.5 * k + 1.8), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else max(shown.max(), 1))
+    fig.colorbar(im, ax=ax, label="share of the true class" if normalize else "count")
+    if k <= 20:
+        for (i, j), v in np.ndenumerate(shown):
+            text = f"{v:.2f}" if normalize else f"{int(v)}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if v > 0.6 * (1 if normalize else shown.max()) else "black")
+    ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), names, fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    total = arr.sum()
+    acc = np.trace(arr) / total if total else 0.0
+    ax.set_title(f"{int(total):,} images, accuracy {acc:.1%}", fontsize=9)
+    fig.suptitle(title)
+    return fig
+
+
+def show_misclassified(images, y_true, y_pred, class_names=None, n: int = 20,
+                       title: str = "Misclassified images", ncols: int = 10) -> Figure:
+    """A gallery of the first ``n`` images whose prediction is wrong, titled "true -> predicted".
+
+    Args:
+        images: (N, H, W, C), (N, C, H, W) or (N, H, W); uint8 or float in [0, 1].
+        y_true, y_pred: (N,) class indices; names from ``class_names`` when given.
+
+    Raises:
+        ValueError: lengths that do not match the images.
+    """
+    arr = to_numpy(images, "images")
+    t = np.asarray(to_numpy(y_true, "y_true")).astype(np.int64).ravel()
+    p = np.asarray(to_numpy(y_pred, "y_pred")).astype(np.int64).ravel()
+    if arr.ndim not in (3, 4) or not len(arr) == len(t) == len(p):
+        raise ValueError(f"expected images (N, ...) with N labels each in y_true and y_pred; got images "
+                         f"{arr.shape}, y_true {t.shape}, y_pred {p.shape}")
+    wrong = np.flatnonzero(t != p)
+    show = wrong[:n]
+    name = (lambda i: str(class_names[i])) if class_names is not None else str
+    head = f"{title}: {len(wrong):,} of {len(t):,} wrong"
+    if len(show) == 0:
+        fig = Figure(figsize=(5, 1.2), layout="constrained")
+        ax = fig.subplots()
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+        fig.suptitle(head)
+        return fig
+    fig, axes = _grid(len(show), ncols, 1.35, head + (f" (first {len(show)})" if len(wrong) > len(show) else ""))
+    for ax, i in zip(axes, show, strict=True):
+        ax.imshow(_hwc(arr[i]), cmap="gray")
+        ax.set_title(f"{name(t[i])}\n-> {name(p[i])}", fontsize=7, color="darkred")
+        ax.set_xticks([])
+        ax.set_yticks([])
     return fig

@@ -16,6 +16,8 @@ RELEASE = ROOT / "release"
 # Kernels started by the tests import cnnlib from this checkout and plot off-screen.
 os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
 os.environ["MPLBACKEND"] = "Agg"
+# HW2 in the tests: generated data and seconds of training (see source/hw2's setup cell)
+os.environ["CNNLIB_HW2_QUICK"] = "1"
 
 
 def source_notebooks() -> list[Path]:
@@ -34,14 +36,14 @@ def grade_meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-def execute(path: Path, allow_errors: bool = False, timeout: int = 120):
-    """Run a notebook top to bottom in a fresh kernel, in its own folder; return it executed."""
+def execute(path: Path, allow_errors: bool = False, timeout: int = 120, cwd: Path | None = None):
+    """Run a notebook top to bottom in a fresh kernel, in its own folder (or ``cwd``); return it executed."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(cwd or path.parent)}},
     )
     client.execute()
     return nb

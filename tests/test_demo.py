@@ -64,6 +64,24 @@ HINTS = {
 }
 
 
+# HW2 (50 points): 30 for six functions, 5 for each accuracy tier (50/60/70/80%) of hw2_model.pt
+# on the generated test set. Checkpoints come from cnnlib.course.hw2_demo, trained at demo time.
+HW2_EXPECTED = {
+    "ada_perfect": 50,  # about 90% and more: every tier
+    "ben_untouched": 0,  # the release notebook, no checkpoint
+    "cai_mistakes": 30,  # one coin for the batch (-5), predict in train mode (-5); ~65%: 70 and 80 tiers (-10)
+    "dee_raises": 25,  # per_class_accuracy raises (-5); a cut-off checkpoint: no tier (-20)
+    "eve_broken": 0,  # not valid JSON
+}
+HW2_FAILED = {  # student -> {failed grade_id: words its message must contain}
+    "ada_perfect": {},
+    "cai_mistakes": {"hw2_flip": "one coin per image", "hw2_predict": "call model.eval()",
+                     "hw2_accuracy_70": "is below 70%", "hw2_accuracy_80": "is below 80%"},
+    "dee_raises": {"hw2_per_class": "has no attribute 'eq'",
+                   **{f"hw2_accuracy_{t}": "is not a readable PyTorch checkpoint" for t in (50, 60, 70, 80)}},
+}
+
+
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     from conftest import copy_course
@@ -85,6 +103,29 @@ def test_demo_scores_are_exact(graded_course):
         assert rows[sid].notebooks == pytest.approx(expected), sid
         assert rows[sid].score == sum(expected.values())
         assert rows[sid].max_score == sum(FULL.values())
+
+
+def test_demo_hw2_scores_are_exact(graded_course):
+    course, stdout = graded_course
+    rows = {r.student_id: r for r in report.assignment_report(course, "hw2")}
+    assert {sid: r.score for sid, r in rows.items()} == HW2_EXPECTED
+    assert all(r.max_score == 50 for r in rows.values())
+    assert rows["eve_broken"].status == "invalid"
+    assert "hw2 checkpoints: ada_perfect" in stdout
+
+
+@pytest.mark.parametrize("sid", sorted(HW2_FAILED))
+def test_demo_hw2_failures_say_why(graded_course, sid):
+    course, _ = graded_course
+    folder = course / "autograded" / sid / "hw2"
+    assert (folder / "hw2_model.pt").exists()  # autograde kept the hand-in's checkpoint
+    nb = nbformat.read(folder / "hw2_cifar10.ipynb", as_version=4)
+    failed = {grade_meta(c)["grade_id"]: o.evalue for c in nb.cells
+              if c.cell_type == "code" and grade_meta(c).get("grade")
+              for o in c.outputs if o.output_type == "error"}
+    assert set(failed) == set(HW2_FAILED[sid])
+    for gid, words in HW2_FAILED[sid].items():
+        assert words in failed[gid], (gid, failed[gid])
 
 
 def test_broken_hand_in_gets_a_row_and_does_not_stop_the_others(graded_course):
@@ -156,7 +197,7 @@ def test_report_rejects_unknown_assignment(graded_course):
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
-    assert "unknown assignment 'hw9'; expected one of lecture, quiz" in proc.stderr
+    assert "unknown assignment 'hw9'; expected one of hw2, lecture, quiz" in proc.stderr
 
 
 def test_cli_rejects_a_folder_that_is_not_a_course(tmp_path):

@@ -24,6 +24,10 @@ from cnnlib.course.nbgrader_cli import nbgrader
 
 pytestmark = pytest.mark.slow
 
+# HW2 trains a network and reads a checkpoint: tests/test_hw2.py runs it in a folder of its own
+# (a run here would leave hw2_model.pt in source/hw2, which nbgrader would then release).
+LECTURE_SOURCES = [p for p in source_notebooks() if p.parent.name != "hw2"]
+
 
 def test_every_source_notebook_has_a_release_twin():
     assert source_notebooks(), "no notebooks under source/"
@@ -60,7 +64,7 @@ def test_grade_ids_are_unique_across_the_course():
     assert len(ids) == len(set(ids))
 
 
-@pytest.mark.parametrize("path", source_notebooks(), ids=nb_id)
+@pytest.mark.parametrize("path", LECTURE_SOURCES, ids=nb_id)
 def test_source_notebook_runs_clean_and_passes_all_tests(path):
     nb = execute(path)
     for cell in nb.cells:
@@ -109,7 +113,8 @@ def test_release_is_exactly_what_nbgrader_generates(tmp_path):
 
 
 def test_nbgrader_validate_passes_every_source_notebook():
-    res = nbgrader(ROOT, "validate", *[str(p) for p in source_notebooks()])
+    # hw2 validates with a trained checkpoint beside it: tests/test_hw2.py
+    res = nbgrader(ROOT, "validate", *[str(p) for p in LECTURE_SOURCES])
     assert res.ok, res.output[-3000:]
-    assert len(re.findall(r"Success! Your notebook passes all the tests\.", res.output)) == len(source_notebooks())
+    assert len(re.findall(r"Success! Your notebook passes all the tests\.", res.output)) == len(LECTURE_SOURCES)
     assert "FAILED" not in res.output

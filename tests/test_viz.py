@@ -102,3 +102,44 @@ def test_show_histograms_rejects_channel_mismatch_and_bad_rank():
         viz.show_histograms(np.zeros((4, 3)), np.zeros((4, 2)))
     with pytest.raises(ValueError, match=r"\(N, C, H, W\), \(N, C\) or \(values,\)"):
         viz.show_histograms(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))
+
+
+def test_show_confusion_matrix_labels_rows_true_and_columns_predicted():
+    from cnnlib.train import confusion_matrix
+
+    cm = confusion_matrix(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 2, 0]), num_classes=3)
+    fig = viz.show_confusion_matrix(cm, ["cat", "dog", "frog"], title="cm")
+    assert fig.get_suptitle() == "cm"
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog", "frog"]
+    assert ax.get_title() == "6 images, accuracy 66.7%"
+    cells = {t.get_text() for t in ax.texts}
+    assert {"0.50", "1.00", "0.67", "0.33"} <= cells  # row shares: the diagonal is per-class accuracy
+    counts = viz.show_confusion_matrix(cm, normalize=False)
+    assert "2" in {t.get_text() for t in counts.axes[0].texts}
+    render(fig)
+    render(counts)
+
+
+def test_show_confusion_matrix_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"square \(K, K\)"):
+        viz.show_confusion_matrix(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="3 names for a 2 x 2"):
+        viz.show_confusion_matrix(np.eye(2), ["a", "b", "c"])
+
+
+def test_show_misclassified_shows_only_wrong_predictions_true_then_predicted():
+    x, y = cifar10_samples()
+    pred = y.copy()
+    pred[[1, 4, 7]] = (y[[1, 4, 7]] + 1) % 10
+    fig = viz.show_misclassified(x, y, torch.from_numpy(pred), CIFAR10_CLASSES, n=2)
+    assert fig.get_suptitle() == "Misclassified images: 3 of 30 wrong (first 2)"
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == [f"{CIFAR10_CLASSES[y[i]]}\n-> {CIFAR10_CLASSES[pred[i]]}" for i in (1, 4)]
+    render(fig)
+    none = viz.show_misclassified(x, y, y)
+    assert none.get_suptitle() == "Misclassified images: 0 of 30 wrong"
+    render(none)
+    with pytest.raises(ValueError, match="N labels"):
+        viz.show_misclassified(x, y[:3], y)

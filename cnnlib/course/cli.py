@@ -16,12 +16,15 @@ current directory.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from . import demo_class, items, quiz_class, report
+from cnnlib.data import HW2_TEST_ENV
+
+from . import demo_class, hw2_demo, items, quiz_class, report
 from .nbgrader_cli import assignments, nbgrader
 
 
@@ -50,7 +53,22 @@ def _fail(result, what: str) -> int:
     return 1
 
 
+def _stray_checkpoints(course: Path) -> int:
+    """Refuse model files in source/: nbgrader would release them, and autograde would copy
+    them over every student's own (``*.pt`` is not ignored, so that hand-ins keep theirs)."""
+    stray = sorted(p for pattern in ("*.pt", "*.pth", "*.ckpt") for p in (course / "source").rglob(pattern))
+    if stray:
+        print("cnn-course: model files in source/ (from running a source notebook there?): "
+              + ", ".join(str(p.relative_to(course)) for p in stray)
+              + "\n  nbgrader would copy them into release/ for every student; delete or move them first.",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_release(course: Path) -> int:
+    if _stray_checkpoints(course):
+        return 1
     for a in assignments(course):
         t0 = _step(1, 1, f"nbgrader generate_assignment {a}")
         res = nbgrader(course, "generate_assignment", a, "--force")
@@ -85,6 +103,10 @@ def cmd_demo(course: Path) -> int:
     names = assignments(course)
     print(f"Demo class for {course.name}: assignments {', '.join(names)}; "
           f"{len(demo_class.DEMO_STUDENTS)} students\n")
+    if _stray_checkpoints(course):
+        return 1
+    # the demo's HW2 checkpoints are trained on generated images: grade them on generated ones
+    os.environ[HW2_TEST_ENV] = "synthetic"
     _forget_demo_students(course)
     t0 = _step(1, total, "regenerate release/ from source/ (nbgrader generate_assignment)")
     for a in names:
@@ -102,6 +124,8 @@ def cmd_demo(course: Path) -> int:
             quiz_class.create_quiz_class(course)
         else:
             demo_class.create_demo_class(course, a)
+        if a == hw2_demo.ASSIGNMENT:
+            hw2_demo.write_checkpoints(course)
     for s in demo_class.DEMO_STUDENTS:
         print(f"      {s.student_id:15s} {s.description}")
     if quiz_class.ASSIGNMENT in names:

@@ -9,11 +9,14 @@ answer cells replaced, exactly as a student would fill them in:
   averaging the channels for grayscale, the slide's feature map copied with its typo, a
   flipped kernel, an output size off by one, forgotten padding, max instead of average
   pooling, the unbiased variance in batch norm, grading in train mode, a wrong flatten
-  size): partial credit,
-  hints name the mistake.
+  size; HW2: one coin for the whole batch in ``random_flip``, ``predict`` without
+  ``model.eval()``): partial credit, hints name the mistake.
 * ``dee_raises``: code that raises: an ``AttributeError`` inside a function and a stray
   call with a missing argument at the end of a cell.
 * ``eve_broken``: a notebook file that is not valid JSON (edited in a text editor).
+
+HW2 is also graded on the saved weights, ``hw2_model.pt``: :mod:`.hw2_demo` trains them at
+demo time (ada: every accuracy tier, cai: a weak model, dee: a cut-off file, ben and eve: none).
 
 Answers are keyed by ``grade_id``; ids are unique across the course (``nbNN_*``), so
 new notebooks add their mistakes here without touching the builder.
@@ -157,6 +160,24 @@ def build_lenet5():
         nn.Linear(84, 10),
     )
 ''',
+    # HW2: one coin for the whole batch: all images mirrored, or none
+    "hw2_flip_impl": '''\
+def random_flip(x):
+    """(N, C, H, W) -> (N, C, H, W): each image mirrored left-right with probability 1/2."""
+    if torch.rand(1).item() < 0.5:
+        return x.flip(-1)
+    return x.clone()
+''',
+    # HW2: evaluated in training mode (batch norm with the batch's statistics, dropout on)
+    "hw2_predict_impl": '''\
+def predict(model, x, batch_size=500):
+    """Predicted classes (N,) int64 on the CPU for x (N, 3, H, W), in batches of batch_size."""
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            out.append(model(x[i:i + batch_size]).argmax(dim=1).cpu())
+    return torch.cat(out)
+''',
 }
 
 # grade_id -> code that raises.
@@ -173,6 +194,12 @@ def fc_params(channels, height, width, hidden, bias=False):
 
 
 print(fc_params(3, 128, 128))  # left-over debugging line: TypeError, missing argument
+''',
+    "hw2_per_class_impl": '''\
+def per_class_accuracy(y_true, y_pred, num_classes=10):
+    """(num_classes,) float array: accuracy on the images of each true class (nan if none)."""
+    correct = y_pred.eq(y_true)  # tensors have .eq; lists and NumPy arrays do not: AttributeError
+    return np.array([correct[y_true == k].float().mean().item() for k in range(num_classes)])
 ''',
 }
 

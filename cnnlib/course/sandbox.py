@@ -50,7 +50,11 @@ USER_PREFIX = "cnn-sandbox-"
 # then measures the student's code and not a slow import on a busy machine), then runs
 # exactly what `python -m ipykernel_launcher` runs.
 PRELOAD = "import numpy, torch, matplotlib; from ipykernel import kernelapp; kernelapp.launch_new_instance()"
-KEEP_ENV = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "CNNLIB_DATA_DIR")
+KEEP_ENV = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "CNNLIB_DATA_DIR",
+            "CNNLIB_HW2_TEST")
+# variables naming a file the kernel reads (HW2's test set): the sandbox user may not be
+# able to read the grader's copy, so the kernel gets its own in the working copy
+FILE_ENV = ("CNNLIB_HW2_TEST",)
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,12 @@ class SandboxKernelManager(AsyncKernelManager):
         work = Path(settings.workspace) / uuid.uuid4().hex
         shutil.copytree(src, work, ignore=shutil.ignore_patterns("*.ipynb", "timestamp.txt"))
         (work / "tmp").mkdir(exist_ok=True)
+        files = {}
+        for var in FILE_ENV:
+            path = (kw.get("env") or os.environ).get(var, "")
+            if path and os.path.isfile(path):
+                files[var] = str(work / f".{var.lower()}{Path(path).suffix}")
+                shutil.copyfile(path, files[var])
         conn = work / ".kernel-connection.json"
         shutil.copy(self.connection_file, conn)
         cmd = [str(conn) if a == self.connection_file else a for a in kernel_cmd]
@@ -226,6 +236,7 @@ class SandboxKernelManager(AsyncKernelManager):
                     os.lchown(name, settings.uid, settings.gid)
         work.chmod(0o700)
         env = {k: v for k, v in (kw.get("env") or os.environ).items() if k in KEEP_ENV or k.startswith("JPY_")}
+        env.update(files)
         env.update(
             HOME=str(work), TMPDIR=str(work / "tmp"), MPLCONFIGDIR=str(work / ".matplotlib"),
             IPYTHONDIR=str(work / ".ipython"), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
