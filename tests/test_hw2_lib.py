@@ -368,3 +368,10 @@ def test_alternating_flip_mirrors_each_image_in_every_other_epoch():
         states.append(state)
     assert 16 < sum(states[0].values()) < 48
     assert all(states[1][j] != states[0][j] and states[2][j] == states[0][j] for j in range(64))
+
+
+def test_validating_only_at_the_end(shapes):
+    tr, va = shapes.split(200)
+    cfg = dataclasses.replace(TINY, epochs=2)
+    res = train.fit(cfg, tr, va, device="cpu", progress=False, log=None, validate_each_epoch=False)
+    assert res.history["val_acc"][0] is None and res.history["val_acc"][-1] is not None
