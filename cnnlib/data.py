@@ -183,6 +183,9 @@ def synthetic_lines(n: int = 2048, size: int = 32, seed: int = 0, noise: float =
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
+#: Where torchvision's download of CIFAR-10 goes when no ``root`` is given.
+DEFAULT_ROOT = Path.home() / ".cache" / "cnnlib" / "cifar10"
+
 #: Environment variable naming a folder that holds ``cifar10_train.npz`` / ``cifar10_test.npz``.
 DATA_ENV = "CNNLIB_DATA_DIR"
 
@@ -226,6 +229,11 @@ class ImageSet:
     @property
     def synthetic(self) -> bool:
         return self.source.startswith("synthetic")
+
+    def describe(self) -> str:
+        """One line for people: how many images, whether they are real, where from."""
+        what = "GENERATED look-alike images, not CIFAR-10" if self.synthetic else "CIFAR-10"
+        return f"{len(self):,} images, {what}, from {self.source}"
 
     def split(self, n_val: int) -> tuple[ImageSet, ImageSet | None]:
         """(train, validation): the last ``n_val`` images are the validation set (None if 0)."""
@@ -300,12 +308,12 @@ def load_cifar10(path=None, *, train: bool = True, root=None, download: bool = T
         FileNotFoundError: no source worked; the message lists every way to provide data.
     """
     split = "train" if train else "test"
+    root = Path(root) if root is not None else DEFAULT_ROOT
     tried = []
 
     def done(ds: ImageSet) -> ImageSet:
         if verbose:
-            what = "GENERATED look-alike data, not CIFAR-10" if ds.synthetic else "CIFAR-10"
-            print(f"data: {len(ds):,} {split} images, {what}, from {ds.source}")
+            print(f"data: {split} split, {ds.describe()}")
         return ds
 
     if synthetic != "only":
@@ -324,7 +332,6 @@ def load_cifar10(path=None, *, train: bool = True, root=None, download: bool = T
                                         f"N x 32 x 32 x 3) and y (labels 0-9), or a folder holding "
                                         f"cifar10_{split}.npz; " + _ways(split, root))
             tried.append(f"{c}: no such file")
-        root = Path(root) if root is not None else Path.home() / ".cache" / "cnnlib" / "cifar10"
         try:
             return done(_torchvision_cifar10(root, train, download))
         except Exception as exc:  # offline, no torchvision, a broken cache
@@ -335,8 +342,7 @@ def load_cifar10(path=None, *, train: bool = True, root=None, download: bool = T
                             + _ways(split, root))
 
 
-def _ways(split: str, root) -> str:
-    root = root if root is not None else Path.home() / ".cache" / "cnnlib" / "cifar10"
+def _ways(split: str, root: Path) -> str:
     return (f"Provide data in one of these ways:\n"
             f"  - connect to the internet once: torchvision downloads CIFAR-10 (170 MB) to {root}\n"
             f"  - pass a path: load_cifar10('cifar10_{split}.npz') (arrays x uint8 N x 32 x 32 x 3, y)\n"
@@ -395,8 +401,7 @@ def hw2_test_set(spec: str | os.PathLike | None = None, *, download: bool | None
                 f"or to 'synthetic' for generated images; or set {DATA_ENV} to a folder holding "
                 f"cifar10_test.npz.\nDetails: {exc}") from None
     if verbose:
-        what = "GENERATED look-alike images, not CIFAR-10" if ds.synthetic else "CIFAR-10"
-        print(f"test set: {len(ds):,} images, {what}, from {ds.source}")
+        print(f"test set: {ds.describe()}")
     return ds
 
 

@@ -218,11 +218,9 @@ def _optimizer(cfg: TrainConfig, model: nn.Module):
     norm = [p for n, p in params if "norm" in n or (n.endswith("bias") and p.ndim == 1 and "whiten" not in n)]
     ids = {id(p) for p in norm}
     other = [p for _, p in params if id(p) not in ids]
-    whiten_bias = [p for n, p in params if n == "whiten.bias"]
     groups = [dict(params=other, lr=lr, weight_decay=wd / lr)]
     if norm:
         groups.append(dict(params=norm, lr=lr * cfg.bias_lr_scale, weight_decay=wd / (lr * cfg.bias_lr_scale)))
-    del whiten_bias  # the whitening bias is an ordinary parameter (in ``other``), frozen later
     opt = torch.optim.SGD(groups, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
     return opt, [g["lr"] for g in groups]
 
