@@ -34,7 +34,7 @@ demo: setup ## regenerate release/, grade the demo class, print scores and where
 	$(PY) -m cnnlib.course demo --course .
 
 test: setup ## run every test: ops, checks, notebooks, nbgrader release/validate, demo scores, browser
-	$(PY) -m ruff check cnnlib tests bench source
+	$(PY) -m ruff check cnnlib tests bench source tools
 	$(PY) -m pytest -m "not browser"
 	@$(MAKE) --no-print-directory test-browser VENV=$(VENV)
 
@@ -45,8 +45,8 @@ test-browser: setup ## JupyterLab in headless Chromium: a student's and an instr
 test-fast: setup ## the tests that run no notebook (seconds)
 	$(PY) -m pytest -m "not slow"
 
-lint: setup ## ruff on cnnlib/, tests/, bench/ and the source notebooks
-	$(PY) -m ruff check cnnlib tests bench source
+lint: setup ## ruff on cnnlib/, tests/, bench/, tools/ and the source notebooks
+	$(PY) -m ruff check cnnlib tests bench source tools
 
 lab: setup ## JupyterLab on release/, as a student sees it
 	cd release && $(abspath $(BIN))/jupyter lab
