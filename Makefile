@@ -14,6 +14,8 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export MPLBACKEND := Agg
+# pytest-xdist workers: the graded demo course, the hostile hand-ins and HW2 each stay on one
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test test-browser test-fast lint lab release bench clean
@@ -22,37 +24,37 @@ help: ## print this help
 	@echo "CNN lecture workbook: make TARGET"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## create .venv once (torch, nbgrader, jupyterlab, ...) and reuse it
+setup: $(STAMP) ## create .venv once (cnnlib, the course tools, dev tools) and reuse it
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[course,dev]'
 	@touch $@
 
 demo: setup ## regenerate release/, grade the demo class, print scores and where the feedback is
-	$(PY) -m cnnlib.course demo --course .
+	$(PY) -m cnn_course demo --course .
 
-test: setup ## run every test: ops, checks, notebooks, nbgrader release/validate, demo scores, browser
-	$(PY) -m ruff check cnnlib tests bench source tools
-	$(PY) -m pytest -m "not browser"
-	@$(MAKE) --no-print-directory test-browser VENV=$(VENV)
+test: setup ## run every test: lint, library, notebooks, grading, demo scores, browser (about 6 min on 2 cores)
+	$(PY) -m ruff check cnnlib cnn_course tests bench source
+	@.ci/ensure-chromium
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-browser: setup ## JupyterLab in headless Chromium: a student's and an instructor's path
 	@.ci/ensure-chromium
 	$(PY) -m pytest -m browser
 
-test-fast: setup ## the tests that run no notebook (seconds)
-	$(PY) -m pytest -m "not slow"
+test-fast: setup ## the tests that run no notebook and no grading (under a minute)
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow"
 
-lint: setup ## ruff on cnnlib/, tests/, bench/, tools/ and the source notebooks
-	$(PY) -m ruff check cnnlib tests bench source tools
+lint: setup ## ruff on cnnlib/, cnn_course/, tests/, bench/ and the source notebooks
+	$(PY) -m ruff check cnnlib cnn_course tests bench source
 
 lab: setup ## JupyterLab on release/, as a student sees it
 	cd release && $(abspath $(BIN))/jupyter lab
 
 release: setup ## regenerate release/ from source/ with nbgrader (never edit release/ by hand)
-	$(PY) -m cnnlib.course release --course .
+	$(PY) -m cnn_course release --course .
 
 bench: setup ## benchmarks: print tables, exit non-zero when a target is missed (about 30 min)
 	$(PY) bench/ops.py

@@ -22,8 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cnnlib.course import demo_class, report  # noqa: E402
-from cnnlib.course.nbgrader_cli import nbgrader  # noqa: E402
+from cnn_course.demo import lecture as demo_class  # noqa: E402
+from cnn_course.layout import Course  # noqa: E402
+from cnn_course.nbgrader_run import nbgrader  # noqa: E402
+from cnn_course.reports import report  # noqa: E402
 
 TARGET_SPEEDUP = 1.8
 TARGET_PER_STUDENT_S = 10.0
@@ -51,8 +53,21 @@ def make_course(dest: Path, students: int) -> Path:
     return dest
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), printed with every timing: machines of one kind differ."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
 def rows(course: Path) -> dict[str, report.Row]:
-    return {r.student_id: r for r in report.assignment_report(course, "lecture")}
+    return {r.student_id: r for r in report.assignment_report(Course(course), "lecture")}
 
 
 def main() -> int:
@@ -75,7 +90,7 @@ def main() -> int:
         if not res.ok:
             print(res.output[-2000:], file=sys.stderr)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "cnnlib.course", "autograde", "lecture", "--course", str(ours),
+        proc = subprocess.run([sys.executable, "-m", "cnn_course", "autograde", "lecture", "--course", str(ours),
                                "--jobs", str(args.jobs)], capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
         t_ours = time.perf_counter() - t0
@@ -96,7 +111,7 @@ def main() -> int:
     speedup = t_stock / t_ours
     per_student = t_ours * args.jobs / n  # one worker's time per hand-in
     load = os.getloadavg()
-    print(f"{n} hand-ins of lecture/01_images_as_tensors on {os.cpu_count()} cores "
+    print(f"{n} hand-ins of lecture/01_images_as_tensors on {os.cpu_count()} cores of {cpu_model()} "
           f"(load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f})\n")
     print(f"{'grader':42s} {'wall s':>8s} {'s/student':>10s}")
     print(f"{'stock nbgrader autograde (serial)':42s} {t_stock:8.1f} {t_stock / n:10.2f}")

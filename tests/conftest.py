@@ -1,9 +1,19 @@
-"""Shared fixtures: the repository paths, a throw-away copy of the course, a notebook runner."""
+"""Shared fixtures: the repository paths, a throw-away copy of the course, the graded demo course.
+
+The demo course (``graded_demo``) is graded once per test session: ``cnn-course demo`` on a
+copy of the course regenerates ``release/``, hands in the demo classes (lecture, HW2, quiz)
+and grades them with ``cnn-course autograde``. The demo, notebook and quiz tests all read that
+one run: every notebook runs once per suite. Tests that use it carry the ``demo`` xdist group,
+so that under ``pytest -n`` one worker grades it and runs them.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -36,6 +46,22 @@ def grade_meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
+def cell_outputs(nb) -> dict[str, dict]:
+    """grade_id -> {text (stdout), stderr, errors [(ename, evalue)], graded} of every code cell with an id."""
+    out = {}
+    for c in nb.cells:
+        meta = grade_meta(c)
+        if c.cell_type != "code" or not meta:
+            continue
+        out[meta["grade_id"]] = {
+            "text": "".join(o.text for o in c.outputs if o.output_type == "stream" and o.name == "stdout"),
+            "stderr": [o.text for o in c.outputs if o.output_type == "stream" and o.name == "stderr"],
+            "errors": [(o.ename, o.evalue) for o in c.outputs if o.output_type == "error"],
+            "graded": bool(meta.get("grade")),
+        }
+    return out
+
+
 def execute(path: Path, allow_errors: bool = False, timeout: int = 120, cwd: Path | None = None):
     """Run a notebook top to bottom in a fresh kernel, in its own folder (or ``cwd``); return it executed."""
     from nbclient import NotebookClient
@@ -49,18 +75,74 @@ def execute(path: Path, allow_errors: bool = False, timeout: int = 120, cwd: Pat
     return nb
 
 
-def copy_course(dest: Path, with_release: bool = True) -> Path:
+def copy_course(dest: Path, with_release: bool = True, assignments: tuple[str, ...] | None = None) -> Path:
     """A course directory like the repo's, without grading output: source/, config, release/."""
-    shutil.copytree(SOURCE, dest / "source")
+    keep = None if assignments is None else shutil.ignore_patterns(
+        *[p.name for p in SOURCE.iterdir() if p.name not in assignments])
+    shutil.copytree(SOURCE, dest / "source", ignore=keep)
     if with_release:
-        shutil.copytree(RELEASE, dest / "release")
+        shutil.copytree(RELEASE, dest / "release", ignore=keep)
     shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     return dest
+
+
+def cnn_course(*args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``cnn-course ARGS`` as an instructor types it (``python -m cnn_course``)."""
+    return subprocess.run([sys.executable, "-m", "cnn_course", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
 
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
     return copy_course(tmp_path / "course")
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The graded demo course: its folder, ``Course`` and what ``cnn-course demo`` printed."""
+
+    root: Path
+    stdout: str
+
+    @property
+    def course(self):
+        from cnn_course.layout import Course
+
+        return Course(self.root)
+
+    def graded(self, student: str, assignment: str, notebook: str):
+        return nbformat.read(self.root / "autograded" / student / assignment / f"{notebook}.ipynb", as_version=4)
+
+
+def _graded_once(tmp_path_factory, what: str) -> None:
+    """Fail if another xdist worker already built ``what``: its tests must share one xdist group."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return
+    shared = tmp_path_factory.getbasetemp().parent
+    others = [p.name for p in shared.glob(f"{what}-built-by-*") if p.name != f"{what}-built-by-{worker}"]
+    assert not others, (f"{what} was built by two workers ({others}, {worker}): its tests must carry "
+                        f"xdist_group({what!r}) and run with --dist loadgroup (pytest<9 with xdist 3.8)")
+    (shared / f"{what}-built-by-{worker}").touch()
+
+
+@pytest.fixture(scope="session")
+def graded_demo(tmp_path_factory) -> Demo:
+    _graded_once(tmp_path_factory, "demo")
+    root = copy_course(tmp_path_factory.mktemp("demo") / "course")
+    proc = cnn_course("demo", "--course", str(root), timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return Demo(root, proc.stdout)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``requires_root`` are skipped, saying so, when the suite does not run as root."""
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="needs root (sandbox users, a PostgreSQL server's own user)")
+    for item in items:
+        if "requires_root" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

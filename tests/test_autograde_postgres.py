@@ -2,8 +2,9 @@
 
 The test starts Debian's PostgreSQL (installing the ``postgresql`` package first when its
 binaries are missing and it runs as root, as in CI) on 127.0.0.1 and a socket in a
-temporary folder, grades the demo class into it, compares every grade with a SQLite run
-of the same hand-ins, and stops the server.
+temporary folder, grades the demo class into it, compares every grade with what the SQLite
+gradebook gets, reads it back with ``cnn-course report`` (rows and ``--items``), and stops
+the server.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from test_autograde import cnn_course, grades_by_cell, make_course
+from conftest import cnn_course
+from test_autograde import grades_by_cell, make_course
 
-from cnnlib.course import demo_class, report
+from cnn_course.demo import lecture as demo_class
+from cnn_course.layout import Course
+from cnn_course.reports import items, report
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.requires_root]
 
 
 def pg_bindir() -> Path:
@@ -95,17 +98,22 @@ SQLITE_GRADES = {(sid, cell): 0.0 if cell in failed else float(pts)
 
 def test_postgres_gradebook_gets_the_same_grades_as_sqlite(postgres, tmp_path):
     course = make_course(tmp_path / "course")
-    demo_class.create_demo_class(course, "lecture")
+    demo_class.create_demo_class(course, "lecture", students=demo_class.DEMO_STUDENTS[:5])  # ada ... eve
     proc = cnn_course("autograde", "lecture", "--course", str(course), "--jobs", "2", "--db", postgres)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert pg_grades(postgres) == SQLITE_GRADES
-    assert grades_by_cell(course) == {}  # nothing went to the course's SQLite gradebook
+    assert grades_by_cell(f"sqlite:///{course / 'gradebook.db'}") == {}  # nothing went to the course's SQLite
     # the report reads the gradebook the last autograde used: PostgreSQL here
-    proc = subprocess.run([sys.executable, "-m", "cnnlib.course", "report", "lecture", "--course", str(course)],
-                          capture_output=True, text=True, timeout=120)
+    proc = cnn_course("report", "lecture", "--course", str(course), timeout=120)
     assert proc.returncode == 0, proc.stderr
-    rows = [(r.student_id, r.score, r.status) for r in report.assignment_report(course, "lecture")]
+    rows = [(r.student_id, r.score, r.status) for r in report.assignment_report(Course(course), "lecture")]
     assert rows == [("ada_perfect", 20.0, "graded"), ("ben_untouched", 0.0, "graded"),
                     ("cai_mistakes", 12.0, "graded"), ("dee_raises", 17.0, "graded"),
                     ("eve_broken", 0.0, "invalid")]
-    assert "cai_mistakes" in proc.stdout
+    # --items reads the same gradebook (it used to open an empty SQLite file instead)
+    proc = cnn_course("report", "lecture", "--items", "--course", str(course), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Item analysis of 'lecture': 4 students graded, 20 points" in proc.stdout
+    found = {it.grade_id: (it.right, it.wrong) for it in items.item_analysis(Course(course), "lecture")[0]}
+    assert found["nb01_to_chw"] == (2, 2)  # ada and dee right; ben and cai wrong (eve: not graded)
+    assert found["nb01_shapes"] == (3, 1)

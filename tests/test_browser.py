@@ -34,10 +34,10 @@ from browser_lab import (
 )
 from conftest import RELEASE, ROOT, SOURCE, copy_course
 
+from cnn_course.demo import lecture as demo_class
 from cnnlib import ops, slides, widgets
-from cnnlib.course import demo_class
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 OUTPUT = ROOT / "test-output" / "browser"
 VIEWPORT = {"width": 1400, "height": 900}
@@ -148,7 +148,7 @@ def instructor_lab(tmp_path, out_dir):
     """JupyterLab over a temporary course directory whose gradebook `cnn-course release` made."""
     course = copy_course(tmp_path / "course", with_release=False)
     made = subprocess.run(
-        [sys.executable, "-m", "cnnlib.course", "release", "--course", str(course)],
+        [sys.executable, "-m", "cnn_course", "release", "--course", str(course)],
         capture_output=True, text=True, timeout=600,
     )
     assert made.returncode == 0, made.stdout + made.stderr

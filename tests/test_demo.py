@@ -1,18 +1,23 @@
-"""`cnn-course demo` end to end on a copy of the course: exact scores, hints, feedback, grades."""
+"""`cnn-course demo` end to end on a copy of the course: exact scores, statuses, hints, feedback, grades.
+
+Everything here reads the session's one graded demo course (``graded_demo`` in conftest).
+"""
 
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 
 import nbformat
 import pytest
-from conftest import grade_meta
+from conftest import cnn_course, grade_meta
+from test_autograde import grades_by_cell, make_course
 
-from cnnlib.course import demo_class, report
+from cnn_course.demo import lecture as demo_class
+from cnn_course.layout import Course
+from cnn_course.nbgrader_run import nbgrader
+from cnn_course.reports import report
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 # Exact expected scores of the demo class, per student: notebook stem -> points.
 FULL = {
@@ -36,6 +41,19 @@ EXPECTED = {
     },
     "dee_raises": {**FULL, "01_images_as_tensors": 17},  # to_float raises AttributeError (-3)
     "eve_broken": dict.fromkeys(FULL, 0),
+    # the kernel dies in 03's conv2d answer: 03's output-size test (3) counts, the rest of 03 is not run
+    "sam_crashes": {**FULL, "03_stride_padding_channels": 3},
+    # 04's pool2d answer loops until the 60 s limit: only the by-hand cell (3) counts in 04; no 06 handed in
+    "tia_loops": {**FULL, "04_pooling": 3, "06_cnn_in_pytorch": 0},
+}
+NB01 = "01_images_as_tensors"
+STATUS = {"ada_perfect": "graded", "ben_untouched": "graded", "cai_mistakes": "graded", "dee_raises": "graded",
+          "eve_broken": "invalid", "sam_crashes": "kernel-died", "tia_loops": "timeout"}
+REASONS = {
+    "sam_crashes": "03_stride_padding_channels.ipynb: cell 12 (nb03_conv2d_impl): the kernel died in this cell: "
+                   "exit code 3",
+    "tia_loops": "06_cnn_in_pytorch.ipynb not handed in (0 points); "
+                 "04_pooling.ipynb: cell 8 (nb04_pool2d_impl) ran past the 60 s limit (interrupted)",
 }
 
 # What cai_mistakes sees: notebook stem -> {failed grade_id: words its hint must contain}.
@@ -65,7 +83,7 @@ HINTS = {
 
 
 # HW2 (50 points): 30 for six functions, 5 for each accuracy tier (50/60/70/80%) of hw2_model.pt
-# on the generated test set. Checkpoints come from cnnlib.course.hw2_demo, trained at demo time.
+# on the generated test set. Checkpoints come from cnn_course.demo.hw2, trained at demo time.
 HW2_EXPECTED = {
     "ada_perfect": 50,  # about 90% and more: every tier
     "ben_untouched": 0,  # the release notebook, no checkpoint
@@ -83,21 +101,12 @@ HW2_FAILED = {  # student -> {failed grade_id: words its message must contain}
 
 
 @pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
-    from conftest import copy_course
-
-    course = copy_course(tmp_path_factory.mktemp("demo") / "course")
-    proc = subprocess.run(
-        [sys.executable, "-m", "cnnlib.course", "demo", "--course", str(course)],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return course, proc.stdout
+def graded_course(graded_demo):
+    return graded_demo.root, graded_demo.stdout
 
 
-def test_demo_scores_are_exact(graded_course):
-    course, _ = graded_course
-    rows = {r.student_id: r for r in report.assignment_report(course, "lecture")}
+def test_demo_scores_are_exact(graded_demo):
+    rows = {r.student_id: r for r in report.assignment_report(graded_demo.course, "lecture")}
     assert set(rows) == set(EXPECTED)
     for sid, expected in EXPECTED.items():
         assert rows[sid].notebooks == pytest.approx(expected), sid
@@ -105,9 +114,20 @@ def test_demo_scores_are_exact(graded_course):
         assert rows[sid].max_score == sum(FULL.values())
 
 
-def test_demo_hw2_scores_are_exact(graded_course):
-    course, stdout = graded_course
-    rows = {r.student_id: r for r in report.assignment_report(course, "hw2")}
+def test_demo_shows_the_hardened_graders_statuses(graded_demo):
+    rows = {r.student_id: r for r in report.assignment_report(graded_demo.course, "lecture")}
+    assert {sid: r.status for sid, r in rows.items()} == STATUS
+    for sid, reason in REASONS.items():
+        assert rows[sid].reason == reason
+    lines = {line.split()[0]: line for line in graded_demo.stdout.splitlines() if line[:3] in {"sam", "tia"}}
+    assert "kernel-died" in lines["sam_crashes"] and "exit code 3" in lines["sam_crashes"]
+    assert "timeout" in lines["tia_loops"] and "60 s limit" in lines["tia_loops"]
+    assert "cnn-course autograde --jobs 2" in graded_demo.stdout
+
+
+def test_demo_hw2_scores_are_exact(graded_demo):
+    stdout = graded_demo.stdout
+    rows = {r.student_id: r for r in report.assignment_report(graded_demo.course, "hw2")}
     assert {sid: r.score for sid, r in rows.items()} == HW2_EXPECTED
     assert all(r.max_score == 50 for r in rows.values())
     assert rows["eve_broken"].status == "invalid"
@@ -128,13 +148,12 @@ def test_demo_hw2_failures_say_why(graded_course, sid):
         assert words in failed[gid], (gid, failed[gid])
 
 
-def test_broken_hand_in_gets_a_row_and_does_not_stop_the_others(graded_course):
-    course, stdout = graded_course
-    rows = {r.student_id: r for r in report.assignment_report(course, "lecture")}
+def test_broken_hand_in_gets_a_row_and_does_not_stop_the_others(graded_demo):
+    rows = {r.student_id: r for r in report.assignment_report(graded_demo.course, "lecture")}
     assert rows["eve_broken"].status == "invalid"
     assert "is not valid JSON" in rows["eve_broken"].reason
-    assert all(rows[s].status == "graded" for s in EXPECTED if s != "eve_broken")
-    assert "eve_broken" in stdout and "invalid" in stdout
+    assert all(rows[s].status == "graded" for s in EXPECTED if STATUS[s] == "graded")
+    assert "eve_broken" in graded_demo.stdout and "invalid" in graded_demo.stdout
 
 
 @pytest.mark.parametrize("notebook", sorted(HINTS))
@@ -167,10 +186,12 @@ def test_feedback_and_grades_csv_are_written(graded_course):
     for sid in EXPECTED:
         for notebook in FULL:
             html = course / "feedback" / sid / "lecture" / f"{notebook}.html"
-            assert html.exists() == (sid != "eve_broken"), (sid, notebook)
+            assert html.exists(), (sid, notebook)  # a page saying why for a notebook that was not graded
+            placeholder = sid == "eve_broken" or (sid, notebook) == ("tia_loops", "06_cnn_in_pytorch")
+            assert ("could not be graded" in html.read_text(encoding="utf-8")) == placeholder, (sid, notebook)
     with open(course / "grades.csv", newline="") as fh:
         grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == "lecture"}
-    for sid in ("ada_perfect", "ben_untouched", "cai_mistakes", "dee_raises"):
+    for sid in EXPECTED:
         assert grades[sid] == sum(EXPECTED[sid].values())
     assert "grades.csv" in stdout and "feedback" in stdout
 
@@ -178,10 +199,7 @@ def test_feedback_and_grades_csv_are_written(graded_course):
 def test_report_command_prints_and_writes_csv(graded_course, tmp_path):
     course, _ = graded_course
     out_csv = tmp_path / "lecture.csv"
-    proc = subprocess.run(
-        [sys.executable, "-m", "cnnlib.course", "report", "lecture", "--course", str(course), "--csv", str(out_csv)],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc = cnn_course("report", "lecture", "--course", str(course), "--csv", str(out_csv), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "ada_perfect" in proc.stdout and "invalid" in proc.stdout
     with open(out_csv, newline="") as fh:
@@ -192,19 +210,13 @@ def test_report_command_prints_and_writes_csv(graded_course, tmp_path):
 
 def test_report_rejects_unknown_assignment(graded_course):
     course, _ = graded_course
-    proc = subprocess.run(
-        [sys.executable, "-m", "cnnlib.course", "report", "hw9", "--course", str(course)],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc = cnn_course("report", "hw9", "--course", str(course), timeout=120)
     assert proc.returncode == 2
     assert "unknown assignment 'hw9'; expected one of hw2, lecture, quiz" in proc.stderr
 
 
 def test_cli_rejects_a_folder_that_is_not_a_course(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "cnnlib.course", "demo", "--course", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
-    )
+    proc = cnn_course("demo", "--course", str(tmp_path), timeout=60)
     assert proc.returncode != 0
     assert "expected nbgrader_config.py there" in proc.stderr
 
@@ -221,10 +233,10 @@ def test_perfect_hand_in_has_the_solutions_without_markers(tmp_path):
 
 
 def test_demo_grades_the_quiz_class_and_prints_its_item_analysis(graded_course):
-    from cnnlib.course import quiz_class
+    from cnn_course.demo import quiz as quiz_class
 
     course, stdout = graded_course
-    rows = {r.student_id: r for r in report.assignment_report(course, "quiz")}
+    rows = {r.student_id: r for r in report.assignment_report(Course(course), "quiz")}
     assert set(rows) == {s.student_id for s in quiz_class.QUIZ_STUDENTS}  # the lecture's five take no quiz
     assert rows["fay_full"].score == 20 and rows["gus_blank"].score == 0
     assert "Item analysis of 'quiz': 12 students graded, 20 points" in stdout
@@ -232,3 +244,18 @@ def test_demo_grades_the_quiz_class_and_prints_its_item_analysis(graded_course):
         quiz_grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == "quiz"}
     assert quiz_grades["fay_full"] == 20 and quiz_grades["hal_malformed"] == 8
     assert (course / "autograded" / "quiz_items.csv").exists() and (course / "autograded" / "quiz_items.png").exists()
+
+
+def test_scores_equal_stock_nbgrader(graded_demo, tmp_path):
+    """Notebook 01 of the well-behaved demo students: stock nbgrader and the demo's grader agree per cell."""
+    stock = make_course(tmp_path / "stock")
+    well_behaved = tuple(s for s in demo_class.DEMO_STUDENTS if s.student_id in ("ada_perfect", "ben_untouched",
+                                                                                    "cai_mistakes", "dee_raises"))
+    demo_class.create_demo_class(stock, "lecture", students=well_behaved)
+    assert nbgrader(stock, "generate_assignment", "lecture", "--force").ok
+    res = nbgrader(stock, "autograde", "lecture", "--force")
+    assert res.ok, res.output[-3000:]
+    want = grades_by_cell(f"sqlite:///{stock / 'gradebook.db'}")
+    assert want[("ada_perfect", "nb01_to_chw")] == 4 and want[("cai_mistakes", "nb01_to_chw")] == 0
+    got = grades_by_cell(graded_demo.course.gradebook_url("lecture"), notebook=NB01)
+    assert {k: v for k, v in got.items() if k[0] in {s.student_id for s in well_behaved}} == want

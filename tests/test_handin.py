@@ -8,8 +8,10 @@ import nbformat
 import pytest
 from conftest import RELEASE, SOURCE
 
-from cnnlib.course import demo_class, feedback, handin, sandbox
-from cnnlib.course.execute import describe_exit
+from cnn_course.demo import lecture as demo_class
+from cnn_course.grading import handin, sandbox
+from cnn_course.grading.execute import describe_exit
+from cnn_course.reports import feedback
 
 NB = "01_images_as_tensors"
 

@@ -9,7 +9,6 @@ import csv
 import hashlib
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -20,8 +19,8 @@ import torch
 import torch.nn as nn
 from conftest import RELEASE, ROOT, SOURCE, grade_meta, release_notebooks
 
+from cnn_course.reports import answer_key, items
 from cnnlib import ops, quiz
-from cnnlib.course import answer_key, items, quiz_class
 from cnnlib.quiz_questions import QUESTIONS, check, question
 
 QUIZ_SOURCE = SOURCE / "quiz" / "quiz.ipynb"
@@ -346,32 +345,22 @@ EXPECTED_ITEMS = {
 
 
 @pytest.fixture(scope="module")
-def graded_quiz(tmp_path_factory):
-    """A course with only the quiz, its demo class handed in and graded by stock nbgrader."""
-    from cnnlib.course.nbgrader_cli import nbgrader
-
-    course = tmp_path_factory.mktemp("quiz") / "course"
-    shutil.copytree(SOURCE / "quiz", course / "source" / "quiz")
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    res = nbgrader(course, "generate_assignment", "quiz", "--force")
-    assert res.ok, res.output[-3000:]
-    assert (course / "release/quiz/quiz.ipynb").read_bytes() == QUIZ_RELEASE.read_bytes()
-    quiz_class.create_quiz_class(course)
-    res = nbgrader(course, "autograde", "quiz", "--force")
-    assert res.ok, res.output[-3000:]
+def graded_quiz(graded_demo):
+    """The demo's quiz class, graded by `cnn-course autograde`, and `cnn-course report quiz --items`."""
     proc = subprocess.run(
-        [sys.executable, "-m", "cnnlib.course", "report", "quiz", "--items", "--course", str(course)],
+        [sys.executable, "-m", "cnn_course", "report", "quiz", "--items", "--course", str(graded_demo.root)],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return course, proc.stdout
+    return graded_demo.course, proc.stdout
 
 
 @pytest.mark.slow
-def test_stock_autograde_gives_the_solution_full_marks_and_the_release_zero(graded_quiz):
-    course, _ = graded_quiz
-    from cnnlib.course import report
+@pytest.mark.xdist_group("demo")
+def test_the_solution_gets_full_marks_and_the_release_zero(graded_quiz):
+    from cnn_course.reports import report
 
+    course, _ = graded_quiz
     rows = {r.student_id: r for r in report.assignment_report(course, "quiz")}
     assert rows["fay_full"].score == 20 and rows["fay_full"].max_score == 20
     assert rows["gus_blank"].score == 0
@@ -380,9 +369,10 @@ def test_stock_autograde_gives_the_solution_full_marks_and_the_release_zero(grad
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_empty_and_malformed_answers_score_zero_with_a_message(graded_quiz):
     course, _ = graded_quiz
-    nb = nbformat.read(course / "autograded/hal_malformed/quiz/quiz.ipynb", as_version=4)
+    nb = nbformat.read(course.autograded("hal_malformed", "quiz") / "quiz.ipynb", as_version=4)
     errors = {grade_meta(c)["grade_id"]: f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"}
     assert errors == {
@@ -405,6 +395,7 @@ def test_empty_and_malformed_answers_score_zero_with_a_message(graded_quiz):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_item_analysis_of_the_demo_class_is_exact(graded_quiz):
     course, _ = graded_quiz
     found, totals = items.item_analysis(course, "quiz")
@@ -417,6 +408,7 @@ def test_item_analysis_of_the_demo_class_is_exact(graded_quiz):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_report_items_prints_and_writes_csv_and_png(graded_quiz):
     course, stdout = graded_quiz
     assert "Item analysis of 'quiz': 12 students graded, 20 points" in stdout
@@ -426,7 +418,7 @@ def test_report_items_prints_and_writes_csv_and_png(graded_quiz):
                      stdout, re.MULTILINE)
     assert "Totals of 12 students: mean 13.39, median 15, min 0, max 20" in stdout
     assert re.search(r"^ +12-<16 +#####  +5$", stdout, re.MULTILINE)
-    with open(course / "autograded/quiz_items.csv", newline="", encoding="utf-8") as fh:
+    with open(course.autograded() / "quiz_items.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["question"] for r in rows] == list(EXPECTED_ITEMS)
     assert rows[2] == {
@@ -434,5 +426,5 @@ def test_report_items_prints_and_writes_csv_and_png(graded_quiz):
         "n": "12", "right": "7", "partial": "2", "wrong": "3", "share_right": "0.5833", "mean_score": "1.3333",
         "most_common_wrong": "(no answer) (2); 196608 (2); 65600 (1)",
     }
-    png = (course / "autograded/quiz_items.png").read_bytes()
+    png = (course.autograded() / "quiz_items.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -31,7 +31,7 @@ def solution_net(source_nb: Path):
     import torch
     from torch import nn
 
-    from .demo_class import strip_solution_markers
+    from .lecture import strip_solution_markers
 
     nb = nbformat.read(source_nb, as_version=4)
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == NET_CELL]

@@ -1,12 +1,12 @@
-"""``python -m cnnlib.course.nbgrader_main ARGS``: the stock ``nbgrader ARGS``, started about a second sooner.
+"""``python -m cnn_course.grading.nbgrader_main ARGS``: the stock ``nbgrader ARGS``, started a second sooner.
 
 ``import nbformat`` imports ``jsonschema``, whose optional check of the ``iri`` string format
 imports ``rfc3987_syntax`` when it is installed, and that builds a parser for the RFC 3987
 grammar at import time: about a second of CPU in every process, on a small machine. Neither
 nbformat, nbconvert, nbclient nor nbgrader checks string formats (they validate notebooks
-without a ``FormatChecker``), so the private grading runs of ``cnn-course autograde`` mark
-that module as absent (``jsonschema`` then leaves the ``iri`` check out, as it does where the
-package is not installed) and run nbgrader's own ``__main__`` unchanged.
+without a ``FormatChecker``), so this marks that module as absent (``jsonschema`` then leaves
+the ``iri`` check out, as it does where the package is not installed) and runs nbgrader's own
+``__main__`` unchanged.
 """
 
 from __future__ import annotations

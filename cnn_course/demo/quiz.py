@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from .demo_class import DemoStudent, fill_answers, strip_solution_markers
+from .lecture import DemoStudent, fill_answers, strip_solution_markers
 
 ASSIGNMENT = "quiz"
 NOTEBOOK = "quiz.ipynb"

@@ -1,14 +1,15 @@
 """A fork server for student kernels: import torch once per grading process, not once per notebook.
 
 Every kernel of the lecture imports NumPy, torch and matplotlib before its first cell
-(:data:`~cnnlib.course.sandbox.PRELOAD`); on a small machine that is about half of the time
+(:data:`~cnn_course.grading.kernels.PRELOAD`); on a small machine that is about half of the time
 a hand-in takes to grade. The zygote is one Python process per ``nbgrader autograde`` run,
-started by :class:`~cnnlib.course.sandbox.SandboxKernelManager` with the kernels' scrubbed
+started by :class:`~cnn_course.grading.kernels.SandboxKernelManager` with the kernels' scrubbed
 environment, that imports exactly what ``PRELOAD`` imports and then only forks. A kernel is
-a fresh fork of it that does, in order, what ``Popen`` and the sandbox's ``preexec_fn`` did
+a fresh fork of it that does, in order, what ``Popen`` and the sandbox's ``preexec_fn`` do
 for a launched kernel: new session, stdin from ``/dev/null``, working copy as cwd, the
-kernel's own environment, the private mount namespace, ``setrlimit`` limits, umask and the
-sandbox user; then it runs ``ipykernel`` as ``python -c PRELOAD -f CONNECTION`` would.
+kernel's own environment, then :func:`~cnn_course.grading.confine.confine` (the same function
+the ``preexec_fn`` calls: mount namespace, limits, umask, user); then it runs ``ipykernel``
+as ``python -c PRELOAD -f CONNECTION`` would.
 
 The zygote holds nothing of the grader (no gradebook, no source notebooks, no hand-ins):
 it is started from this module alone and reads only kernel requests. Kernels are forked
@@ -28,6 +29,8 @@ import json
 import os
 import sys
 import time
+
+from cnn_course.grading.confine import confine
 
 
 def _build_font_cache() -> None:
@@ -84,19 +87,7 @@ def _become_kernel(spec: dict, close: list[int], report: int) -> None:
         os.chdir(spec["cwd"])
         os.environ.clear()
         os.environ.update(spec["env"])
-        if spec["uid"] is not None:
-            from cnnlib.course import mounts
-
-            mounts.expose(spec["needed"], spec["stage"])
-        import resource
-
-        for name, value in spec["limits"]:
-            resource.setrlimit(getattr(resource, name), (value, value))
-        os.umask(0o077)
-        if spec["uid"] is not None:
-            os.setgroups([])
-            os.setgid(spec["gid"])
-            os.setuid(spec["uid"])
+        confine(spec["uid"], spec["gid"], [tuple(p) for p in spec["limits"]], spec["needed"], spec["stage"])
         _reset_after_fork()
         sys.argv = list(spec["argv"])
     except BaseException:
@@ -146,7 +137,7 @@ def _spawn(spec: dict, req_fd: int, resp_fd: int) -> int:
 
 
 def main(req_fd: int, resp_fd: int) -> None:
-    import numpy, torch, matplotlib  # noqa: E401, F401, I001  (exactly sandbox.PRELOAD's imports, in its order)
+    import numpy, torch, matplotlib  # noqa: E401, F401, I001  (exactly kernels.PRELOAD's imports, in its order)
     from ipykernel import kernelapp  # noqa: F401
 
     _build_font_cache()

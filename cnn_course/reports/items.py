@@ -26,6 +26,7 @@ import nbformat
 from matplotlib.figure import Figure
 from nbgrader.api import Gradebook, MissingEntry
 
+from ..layout import Course
 from . import report
 
 FORM_LINE = re.compile(r"^(q\d+) = (.*?): the form is right \(", re.MULTILINE)
@@ -111,18 +112,19 @@ def _titles(assignment: str) -> dict[str, str]:
     return {q.grade_id: q.title for q in QUESTIONS}
 
 
-def item_analysis(course: Path, assignment: str, db_url: str | None = None) -> tuple[list[Item], dict[str, float]]:
+def item_analysis(course: Course, assignment: str, db_url: str | None = None) -> tuple[list[Item], dict[str, float]]:
     """The items of ``assignment`` and every student's total (``report.assignment_report``).
 
     Items count the students whose notebooks were autograded; totals count every student
-    with a hand-in (an unreadable one totals zero).
+    with a hand-in (an unreadable one totals zero). Both read the same gradebook
+    (:meth:`Course.gradebook_url`).
     """
-    course = Path(course)
+    url = course.gradebook_url(assignment, db_url)
     titles = _titles(assignment)
-    rows = report.assignment_report(course, assignment, db_url)
+    rows = report.assignment_report(course, assignment, url)
     totals = {r.student_id: r.score for r in rows}
     items: dict[str, Item] = {}
-    with Gradebook(db_url or f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
+    with Gradebook(url) as gb:
         try:
             notebooks = gb.find_assignment(assignment).notebooks
         except MissingEntry:
@@ -131,7 +133,7 @@ def item_analysis(course: Path, assignment: str, db_url: str | None = None) -> t
             for gc in sorted(nb.grade_cells, key=lambda g: g.name):
                 items[gc.name] = Item(gc.name, titles.get(gc.name, gc.name), float(gc.max_score))
             for row in rows:
-                graded = course / "autograded" / row.student_id / assignment / f"{nb.name}.ipynb"
+                graded = course.autograded(row.student_id, assignment) / f"{nb.name}.ipynb"
                 if not graded.exists():
                     continue
                 answers = read_answers(nbformat.read(graded, as_version=4))
@@ -231,11 +233,10 @@ def items_figure(items: list[Item], totals: dict[str, float], assignment: str) -
     return fig
 
 
-def run(course: Path, assignment: str, db_url: str | None = None) -> tuple[str, Path, Path]:
+def run(course: Course, assignment: str, db_url: str | None = None) -> tuple[str, Path, Path]:
     """Compute, write ``autograded/<assignment>_items.csv`` and ``.png``; return (text, csv, png)."""
-    course = Path(course)
     items, totals = item_analysis(course, assignment, db_url)
-    out = course / "autograded"
+    out = course.autograded()
     out.mkdir(exist_ok=True)
     csv_path, png_path = out / f"{assignment}_items.csv", out / f"{assignment}_items.png"
     write_csv(items, csv_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$", re.MULTILINE | re.DOTALL)
 HIDDEN_NOTE = "# (hidden tests: not shown; their result counts in this cell's points)"
@@ -30,6 +31,18 @@ def hidden_lines(source_nb) -> list[str]:
                 if len(line) >= 12 and not line.startswith("#"):
                     lines.append(line)
     return sorted(set(lines), key=len, reverse=True)
+
+
+def secret_lines(source_dir: Path, stems) -> list[str]:
+    """:func:`hidden_lines` of the source notebooks ``<source_dir>/<stem>.ipynb`` that exist."""
+    import nbformat
+
+    lines: set[str] = set()
+    for stem in stems:
+        path = Path(source_dir) / f"{stem}.ipynb"
+        if path.exists():
+            lines.update(hidden_lines(nbformat.read(path, as_version=4)))
+    return sorted(lines, key=len, reverse=True)
 
 
 def _scrub(text: str, secret: list[str]) -> str:

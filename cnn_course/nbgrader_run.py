@@ -1,7 +1,9 @@
 """Run the stock nbgrader command line inside a course directory.
 
-Every instructor step goes through the real ``nbgrader`` CLI (not private APIs), so
-what the demo and the tests do is exactly what an instructor types.
+Every instructor step goes through the real ``nbgrader`` CLI (not private APIs), so what
+the demo and the tests do is exactly what an instructor types. Private grading runs start
+nbgrader through :mod:`cnn_course.grading.nbgrader_main` (the same ``__main__``, a second
+sooner).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+# stock nbgrader's command line, without one slow import that nothing uses (see nbgrader_main)
+NBGRADER = (sys.executable, "-m", "cnn_course.grading.nbgrader_main")
 
 
 @dataclass(frozen=True)
@@ -35,28 +40,13 @@ def course_env() -> dict[str, str]:
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
-    # cnnlib must import from this checkout in student kernels too.
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
-def nbgrader(course: Path, *args: str, timeout: float | None = None) -> Result:
+def nbgrader(course: Path, *args: str, timeout: float | None = None, env: dict | None = None) -> Result:
     """Run ``nbgrader ARGS`` with ``course`` as the working directory (its nbgrader_config.py)."""
-    cmd = (sys.executable, "-m", "nbgrader", *args)
     proc = subprocess.run(
-        cmd,
-        cwd=course,
-        env=course_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
+        (*NBGRADER, *args), cwd=course, env=env or course_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=timeout,
     )
     return Result(tuple(args), proc.returncode, proc.stdout)
-
-
-def assignments(course: Path) -> list[str]:
-    """Assignment names: the folders under ``source/`` that hold notebooks."""
-    src = course / "source"
-    return sorted(p.name for p in src.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))

@@ -14,7 +14,7 @@ ignores the interrupt. :class:`SandboxExecute` replaces ``Execute`` in
 
 What happened is written as JSON to ``$CNN_COURSE_OUTCOMES/<student>/<notebook>.json``
 (status ``graded``, ``timeout`` or ``kernel-died``, the grade id of the cell and a reason),
-which :mod:`cnnlib.course.autograde` turns into the report's status column.
+which :mod:`~cnn_course.grading.results` turns into the report's status column.
 """
 
 from __future__ import annotations

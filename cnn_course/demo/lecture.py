@@ -14,8 +14,11 @@ answer cells replaced, exactly as a student would fill them in:
 * ``dee_raises``: code that raises: an ``AttributeError`` inside a function and a stray
   call with a missing argument at the end of a cell.
 * ``eve_broken``: a notebook file that is not valid JSON (edited in a text editor).
+* ``sam_crashes``: the kernel dies (``os._exit``) in an answer cell of notebook 03 (lecture only).
+* ``tia_loops``: an answer cell of notebook 04 that waits in a loop for a file that never
+  appears, and no notebook 06 (lecture only).
 
-HW2 is also graded on the saved weights, ``hw2_model.pt``: :mod:`.hw2_demo` trains them at
+HW2 is also graded on the saved weights, ``hw2_model.pt``: :mod:`.hw2` trains them at
 demo time (ada: every accuracy tier, cai: a weak model, dee: a cut-off file, ben and eve: none).
 
 Answers are keyed by ``grade_id``; ids are unique across the course (``nbNN_*``), so
@@ -204,12 +207,23 @@ def per_class_accuracy(y_true, y_pred, num_classes=10):
 }
 
 
+# grade_id -> code that kills the kernel, or never ends (graded as `kernel-died` and `timeout`)
+CRASHING_CODE: dict[str, str] = {
+    "nb03_conv2d_impl": "import os\n\nos._exit(3)  # the kernel dies: the cells graded before keep their points\n",
+}
+LOOPING_CODE: dict[str, str] = {  # it waits (sleeps) for a file that never appears: stopped at the time limit
+    "nb04_pool2d_impl": "import os\nimport time\n\nwhile not os.path.exists('pool2d_done.txt'):\n    time.sleep(0.2)\n",
+}
+
+
 @dataclass(frozen=True)
 class DemoStudent:
     student_id: str
     description: str
     base: str  # "solution" (answers filled in), "release" (untouched) or "broken-json"
     answers: dict[str, str] = field(default_factory=dict)
+    assignments: tuple[str, ...] = ("lecture", "hw2")  # what this student hands in
+    left_out: tuple[str, ...] = ()  # notebooks (stems) this student forgot to hand in
 
 
 DEMO_STUDENTS: tuple[DemoStudent, ...] = (
@@ -218,6 +232,9 @@ DEMO_STUDENTS: tuple[DemoStudent, ...] = (
     DemoStudent("cai_mistakes", "typical mistakes of the lecture", "solution", TYPICAL_MISTAKES),
     DemoStudent("dee_raises", "code that raises errors", "solution", RAISING_CODE),
     DemoStudent("eve_broken", "notebook files that are not valid JSON", "broken-json"),
+    DemoStudent("sam_crashes", "the kernel dies in notebook 03 (os._exit)", "solution", CRASHING_CODE, ("lecture",)),
+    DemoStudent("tia_loops", "a loop that never ends in notebook 04; forgot to hand in 06", "solution",
+                LOOPING_CODE, ("lecture",), ("06_cnn_in_pytorch",)),
 )
 
 
@@ -263,17 +280,26 @@ def write_hand_in(student: DemoStudent, release_path: Path, source_path: Path, d
     nbformat.write(nb, dest)
 
 
-def create_demo_class(course: Path, assignment: str, timestamp: str = "2025-10-15 09:00:00.000000 UTC") -> list[str]:
-    """Create ``submitted/<student>/<assignment>/`` for every demo student; return their ids."""
+def create_demo_class(course: Path, assignment: str, timestamp: str = "2025-10-15 09:00:00.000000 UTC",
+                      students: tuple[DemoStudent, ...] | None = None) -> list[str]:
+    """Create ``submitted/<student>/<assignment>/`` for the demo students who hand it in; return their ids.
+
+    ``students`` defaults to :data:`DEMO_STUDENTS`.
+    """
+    course = Path(course)
     release_dir = course / "release" / assignment
     source_dir = course / "source" / assignment
     notebooks = sorted(release_dir.glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no release notebooks in {release_dir}; run `make release` first")
     ids = []
-    for student in DEMO_STUDENTS:
+    for student in students or DEMO_STUDENTS:
+        if assignment not in student.assignments:
+            continue
         folder = course / "submitted" / student.student_id / assignment
         for nb_path in notebooks:
+            if nb_path.stem in student.left_out:
+                continue
             write_hand_in(student, nb_path, source_dir / nb_path.name, folder / nb_path.name)
         (folder / "timestamp.txt").write_text(timestamp, encoding="utf-8")
         ids.append(student.student_id)

@@ -1,0 +1,1 @@
+"""Reports: per-student rows, item analysis, feedback without hidden tests, the quiz answer key."""

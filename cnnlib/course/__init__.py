@@ -1,1 +1,0 @@
-"""Instructor tooling: the demo class, grading through nbgrader, and grade reports."""
