@@ -1,11 +1,15 @@
-"""cnnlib: the helper library of the CNN lecture workbook.
+"""cnnlib: the student's library of the CNN lecture workbook.
 
 One module per concern (see DESIGN.md): ``ops`` (NumPy reference functions),
-``checks`` (comparison helpers with hints), ``data`` (sample images that ship
-with the course), ``slides`` (the slides' worked examples), ``viz`` (figures),
-``widgets`` (convolution stepper, pooling explorer, self-check question), and
-``course`` (instructor tooling: demo class, grading).
-Notebooks import from here in one line, they never copy its code.
+``checks`` (comparison helpers with hints), ``slides`` (the slides' worked examples),
+``samples`` (pictures that ship with the course), ``data`` (CIFAR-10 and friends),
+``augment`` (normalisation, flips, shifts, the on-device loader), ``models``, ``train``
+(``fit``, ``predict``; its loop in ``loop``), ``checkpoints``, ``commands`` (the
+``python -m cnnlib.train`` / ``cnnlib.evaluate`` command lines), ``shapes``, ``viz``
+(figures), ``widgets`` (convolution stepper, pooling explorer, self-check question) and
+``quiz`` / ``quiz_questions``.
+Notebooks import from here in one line, they never copy its code. Nothing here grades:
+the instructor's tools are the separate package ``cnn_course``.
 """
 
 __version__ = "0.1.0"

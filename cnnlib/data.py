@@ -9,15 +9,17 @@
 * ``synthetic_lines()``: a generated, learnable set of noisy line images in four
   orientations (``LINE_CLASSES``), for training a small CNN in seconds without a download.
 
+(These are defined in ``cnnlib.samples``.)
+
 HW2 (CIFAR-10 training):
 
 * ``load_cifar10()``: the real data set from torchvision's download, from a ``.npz`` file
   (an argument or ``$CNNLIB_DATA_DIR``), or, when asked, ``synthetic_cifar()``: a small
   generated look-alike (10 classes of shapes) for offline tests, labelled as such.
 * ``ImageSet``: images (N, 32, 32, 3) uint8, labels, class names and where they came from.
-* ``normalize``, ``random_flip``, ``random_translate``: tensor augmentation, on any device.
-* ``GpuLoader``: keeps the uint8 images on the device and augments batches there, seeded,
-  with no worker processes.
+* ``normalize``, ``random_flip``, ``random_translate``: tensor augmentation, on any device;
+  ``GpuLoader``: keeps the uint8 images on the device and augments batches there, seeded,
+  with no worker processes (defined in ``cnnlib.augment``, with ``CIFAR10_MEAN``/``STD``).
 * ``hw2_test_set()``: the instructor's HW2 test set, chosen by ``$CNNLIB_HW2_TEST`` (a
   ``.npz`` or ``synthetic``), else CIFAR-10's test split.
 """
@@ -26,10 +28,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+# Re-exported: the sample images and the augmentation live in their own modules, and
+# notebooks keep importing them from here (``from cnnlib.data import normalize, ...``).
+from .augment import CIFAR10_MEAN, CIFAR10_STD, GpuLoader, normalize, random_flip, random_translate
+from .samples import (
+    CIFAR10_CLASSES,
+    LINE_CLASSES,
+    cifar10_samples,
+    sample_digit,
+    sample_rgb_image,
+    synthetic_lines,
+)
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -53,135 +66,10 @@ __all__ = [
     "synthetic_lines",
 ]
 
-CIFAR10_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
-
-# Labels of synthetic_lines(), in order: the orientation of the line in the image.
-LINE_CLASSES = ("horizontal", "vertical", "diagonal \\", "diagonal /")
-
-
-def sample_rgb_image(size: int = 128) -> np.ndarray:
-    """A small landscape (sky, sun, hill, red house), shape (size, size, 3), dtype uint8.
-
-    Channels last (H, W, C), like a picture read by matplotlib or PIL. Deterministic.
-    """
-    if not isinstance(size, int) or size < 16:
-        raise ValueError(f"size must be an int >= 16; got {size!r}")
-    yy, xx = np.mgrid[0:size, 0:size] / (size - 1)  # (H, W) in [0, 1]
-    img = np.zeros((size, size, 3))
-    # sky: light blue at the top fading to white at the horizon
-    img[..., 0] = 0.45 + 0.5 * yy
-    img[..., 1] = 0.65 + 0.3 * yy
-    img[..., 2] = 0.95
-    # sun: a yellow disc, top right
-    sun = (xx - 0.78) ** 2 + (yy - 0.2) ** 2 < 0.11**2
-    img[sun] = (1.0, 0.85, 0.1)
-    # hill: green, darker towards the bottom
-    hill = yy > 0.62 + 0.12 * np.cos(3.0 * xx)
-    img[hill] = np.stack([0.15 + 0 * yy, 0.55 - 0.25 * yy, 0.15 + 0 * yy], -1)[hill]
-    # house: a red wall with a dark door, on the hill
-    wall = (xx > 0.18) & (xx < 0.42) & (yy > 0.45) & (yy < 0.68)
-    img[wall] = (0.8, 0.1, 0.1)
-    door = (xx > 0.27) & (xx < 0.33) & (yy > 0.56) & (yy < 0.68)
-    img[door] = (0.25, 0.12, 0.05)
-    roof = (yy > 0.3) & (yy <= 0.45) & (np.abs(xx - 0.3) < (yy - 0.3) * 1.0)
-    img[roof] = (0.35, 0.2, 0.1)
-    return np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
-
-
-def sample_digit() -> np.ndarray:
-    """A handwritten-style "7", shape (28, 28), dtype uint8, white on black like MNIST."""
-    yy, xx = np.mgrid[0:28, 0:28].astype(float)
-
-    def stroke(y0, x0, y1, x1, width=1.6):
-        # distance from every pixel to the segment (y0, x0)-(y1, x1)
-        d = np.array([y1 - y0, x1 - x0])
-        t = ((yy - y0) * d[0] + (xx - x0) * d[1]) / (d @ d)
-        t = np.clip(t, 0, 1)
-        dist = np.hypot(yy - (y0 + t * d[0]), xx - (x0 + t * d[1]))
-        return np.clip(width + 0.5 - dist, 0, 1)
-
-    ink = np.maximum(stroke(6, 7, 6, 21), stroke(6, 21, 23, 12))
-    ink = np.maximum(ink, stroke(14, 12, 14, 20, width=1.2))
-    return np.round(ink * 255).astype(np.uint8)
-
-
-def cifar10_samples() -> tuple[np.ndarray, np.ndarray]:
-    """30 CIFAR-10 training images that ship with cnnlib, 3 per class.
-
-    Returns:
-        x: (30, 32, 32, 3) uint8, channels last; y: (30,) int64 labels 0-9
-        (names in ``CIFAR10_CLASSES``). Krizhevsky, "Learning Multiple Layers of
-        Features from Tiny Images", 2009.
-    """
-    with resources.files("cnnlib").joinpath("assets/cifar10_samples.npz").open("rb") as fh:
-        data = np.load(fh)
-        return data["x"].copy(), data["y"].copy()
-
-
-def synthetic_lines(n: int = 2048, size: int = 32, seed: int = 0, noise: float = 0.15):
-    """A generated data set (not real photos): one noisy line per image, four orientations.
-
-    Each image holds one bright line (length, position and thickness random) that is
-    horizontal, vertical, diagonal ``\\`` or diagonal ``/`` (labels 0-3, names in
-    ``LINE_CLASSES``), on Gaussian noise. A small CNN learns it in a few seconds on a
-    CPU, and its first-layer filters come out as oriented edge detectors.
-
-    Args:
-        n: number of images (>= 1); the classes are balanced (label ``i % 4``, shuffled).
-        size: height and width in pixels (>= 12).
-        seed: the same seed gives the same images.
-        noise: standard deviation of the background noise (>= 0).
-
-    Returns:
-        x: (n, 1, size, size) float32 in [0, 1], channels first; y: (n,) int64.
-
-    Raises:
-        ValueError: an argument out of range.
-    """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1; got {n!r}")
-    if not isinstance(size, int) or size < 12:
-        raise ValueError(f"size must be an int >= 12; got {size!r}")
-    if not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0; got {noise!r}")
-    rng = np.random.default_rng(seed)
-    y = rng.permutation(np.arange(n) % len(LINE_CLASSES))
-    direction = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [-1.0, 1.0]])[y]  # (dy, dx)
-    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    half = rng.uniform(0.2, 0.35, n) * size  # half the line length
-    margin = half[:, None] * np.abs(direction) + 1  # keep the line inside the image
-    centre = rng.uniform(margin, size - 1 - margin)  # (n, 2): (row, column)
-    width = rng.uniform(0.8, 1.6, n)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    # distance from every pixel to the segment centre +- half * direction
-    py = yy[None] - centre[:, 0, None, None]
-    px = xx[None] - centre[:, 1, None, None]
-    t = np.clip(py * direction[:, 0, None, None] + px * direction[:, 1, None, None],
-                -half[:, None, None], half[:, None, None])
-    dist = np.hypot(py - t * direction[:, 0, None, None], px - t * direction[:, 1, None, None])
-    ink = np.clip(width[:, None, None] + 0.5 - dist, 0, 1)
-    x = np.clip(ink + rng.normal(0, noise, ink.shape), 0, 1)
-    return x[:, None].astype(np.float32), y.astype(np.int64)
-
 
 # --------------------------------------------------------------------------------------
 # HW2: CIFAR-10 for training
 # --------------------------------------------------------------------------------------
-
-#: Per-channel mean and standard deviation of the CIFAR-10 training images, in [0, 1].
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 #: Where torchvision's download of CIFAR-10 goes when no ``root`` is given.
 DEFAULT_ROOT = Path.home() / ".cache" / "cnnlib" / "cifar10"
@@ -448,124 +336,3 @@ def synthetic_cifar(n: int = 5000, seed: int = 0, noise: float = 20.0) -> ImageS
     img = np.where(shape[..., None], fg, bg) + rng.normal(0, noise, (n, 32, 32, 3)).astype(np.float32)
     x = np.clip(np.round(img), 0, 255).astype(np.uint8)
     return ImageSet(x, y, SYNTHETIC_CLASSES, f"synthetic (generated shapes, n={n}, seed={seed})")
-
-
-# --------------------------------------------------------------------------------------
-# Augmentation on tensors and a loader that keeps everything on the device
-# --------------------------------------------------------------------------------------
-
-def normalize(x, mean=CIFAR10_MEAN, std=CIFAR10_STD, dtype=None):
-    """uint8 images (N, 3, H, W) on any device -> float, (x / 255 - mean) / std per channel.
-
-    ``dtype`` defaults to float32. Raises ValueError for anything but (N, 3, H, W).
-    """
-    import torch
-
-    if not (isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] == len(mean)):
-        raise ValueError(f"normalize expects a tensor (N, {len(mean)}, H, W), channels first; got "
-                         f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
-    dtype = dtype or torch.float32
-    m = torch.tensor(mean, device=x.device, dtype=dtype).view(1, -1, 1, 1)
-    s = torch.tensor(std, device=x.device, dtype=dtype).view(1, -1, 1, 1)
-    return (x.to(dtype) / 255 - m) / s
-
-
-def random_flip(x, generator=None):
-    """Mirror each image left-right with probability 1/2 (x: (N, C, H, W), any device)."""
-    import torch
-
-    flip = torch.rand(len(x), generator=generator).to(x.device) < 0.5
-    return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
-
-
-def random_translate(x, pad: int, generator=None):
-    """Shift each image by up to ``pad`` pixels in each direction (reflect padding, then a
-    random crop of the original size). x: (N, C, H, W) on any device; pad 0 returns x."""
-    import torch
-    import torch.nn.functional as F
-
-    if pad == 0:
-        return x
-    n, _, h, w = x.shape
-    padded = F.pad(x, (pad,) * 4, mode="reflect")
-    shifts = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator).to(x.device)
-    out = torch.empty_like(x)
-    # one masked copy per possible shift: (2 pad + 1)^2 slices, no per-image loop
-    for sy in range(2 * pad + 1):
-        for sx in range(2 * pad + 1):
-            sel = (shifts[:, 0] == sy) & (shifts[:, 1] == sx)
-            out[sel] = padded[sel, :, sy:sy + h, sx:sx + w]
-    return out
-
-
-class GpuLoader:
-    """Batches of (images, labels) that stay on ``device`` from start to finish.
-
-    The uint8 images go to the device once (a quarter of float32's memory); every epoch
-    they are normalised, flipped and translated there with a seeded generator, so there
-    are no worker processes and two loaders with the same seed give the same batches.
-
-    Args:
-        data: an ``ImageSet``.
-        batch_size: images per batch.
-        train: shuffle, augment and drop the last partial batch (False: in order, all).
-        device: ``"cpu"``, ``"cuda"``, ``"mps"`` or a ``torch.device``.
-        flip, translate: augmentations (train only).
-        alternate_flip: instead of a fresh coin per image every epoch, mirror a random half
-            in the first epoch and the other half in the next, and so on (airbench's
-            alternating flip: every image is seen both ways within two epochs).
-        mean, std: normalisation; ``dtype``: float type of the batches;
-        channels_last: memory format of the batches; ``seed``: shuffling and augmentation.
-    """
-
-    def __init__(self, data: ImageSet, batch_size: int, *, train: bool = True, device="cpu",
-                 flip: bool = True, translate: int = 2, mean=CIFAR10_MEAN, std=CIFAR10_STD,
-                 dtype=None, channels_last: bool = False, seed: int = 0, alternate_flip: bool = False):
-        import torch
-
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
-        if train and batch_size > len(data):
-            raise ValueError(f"batch_size {batch_size} is larger than the {len(data)} training images")
-        self.device = torch.device(device)
-        self.images = torch.from_numpy(data.x).to(self.device).permute(0, 3, 1, 2).contiguous()
-        self.labels = torch.from_numpy(data.y).to(self.device)
-        self.batch_size, self.train = batch_size, train
-        self.flip, self.translate = flip and train, translate if train else 0
-        self.mean, self.std = mean, std
-        self.dtype = dtype or torch.float32
-        self.channels_last = channels_last
-        self.generator = torch.Generator().manual_seed(seed)
-        self.epoch = 0
-        self.flip_mask = None
-        if self.flip and alternate_flip:
-            self.flip_mask = (torch.rand(len(self.labels), generator=self.generator) < 0.5).to(self.device)
-
-    def __len__(self) -> int:
-        n = len(self.labels)
-        return n // self.batch_size if self.train else -(-n // self.batch_size)
-
-    def _prepare(self):
-        import torch
-
-        x = normalize(self.images, self.mean, self.std, self.dtype)
-        if self.flip_mask is not None:
-            mask = self.flip_mask if self.epoch % 2 == 0 else ~self.flip_mask
-            x = torch.where(mask.view(-1, 1, 1, 1), x.flip(-1), x)
-        elif self.flip:
-            x = random_flip(x, self.generator)
-        x = random_translate(x, self.translate, self.generator)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
-
-    def __iter__(self):
-        import torch
-
-        x = self._prepare()
-        n = len(self.labels)
-        order = (torch.randperm(n, generator=self.generator) if self.train else torch.arange(n)).to(self.device)
-        self.epoch += 1
-        for i in range(len(self)):
-            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-            yield x[idx], self.labels[idx]

@@ -83,6 +83,77 @@ def _check_fits(h: int, w: int, kernel: tuple[int, int], padding: tuple[int, int
         )
 
 
+def _conv_batch(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """conv2d's x and w as a batch (N, C, H, W) and filters (F, C, KH, KW), checked."""
+    if x.ndim == 2:
+        if w.ndim != 2:
+            raise ValueError(
+                f"for a 2-D input x of shape {x.shape} (H, W), expected a 2-D kernel w "
+                f"(KH, KW); got w of shape {w.shape}"
+            )
+        x4, w4 = x[None, None], w[None, None]
+    elif x.ndim in (3, 4):
+        if w.ndim != 4:
+            raise ValueError(
+                f"for an input x of shape {x.shape}, expected w of shape (F, C, KH, KW) "
+                f"(F filters, C input channels); got w of shape {w.shape}"
+            )
+        x4, w4 = (x[None] if x.ndim == 3 else x), w
+    else:
+        raise ValueError(
+            f"x must have shape (H, W), (C, H, W) or (N, C, H, W); got {x.ndim} dimensions, "
+            f"shape {x.shape}"
+        )
+    c, cw, kh, kw = x4.shape[1], *w4.shape[1:]
+    if cw != c:
+        raise ValueError(
+            f"channel mismatch: w of shape {w.shape} expects C={cw} input channels "
+            f"(w.shape[1]), but x of shape {x.shape} has C={c}"
+        )
+    if kh < 1 or kw < 1:
+        raise ValueError(f"kernel must be at least 1x1; got w of shape {w.shape}")
+    return x4, w4
+
+
+def _conv_bias(b, x_ndim: int, f: int) -> np.ndarray:
+    """conv2d's bias as an array (F,), checked (a scalar is accepted for a 2-D input)."""
+    bias = _as_array(b, "b")
+    if x_ndim == 2 and bias.ndim == 0:
+        bias = bias.reshape(1)
+    if bias.shape != (f,):
+        raise ValueError(f"b must have shape ({f},), one bias per filter; got shape {bias.shape}")
+    return bias
+
+
+def _bn_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """batch_norm's axes of the statistics and the shape that broadcasts them over x."""
+    if x.ndim == 4:
+        return (0, 2, 3), (1, -1, 1, 1)
+    if x.ndim == 2:
+        return (0,), (1, -1)
+    raise ValueError(
+        f"x must have shape (N, C, H, W) (per channel) or (N, D) (per feature); "
+        f"got {x.ndim} dimensions, shape {x.shape}"
+    )
+
+
+def _update_running(name: str, running, stat: np.ndarray, c: int, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * stat`` in place, as PyTorch does."""
+    if not (
+        isinstance(running, np.ndarray)
+        and running.shape == (c,)
+        and np.issubdtype(running.dtype, np.floating)
+        and running.flags.writeable
+    ):
+        raise ValueError(
+            f"{name} must be a writable float ndarray of shape ({c},) so it can be "
+            f"updated in place; got {type(running).__name__} "
+            f"{getattr(running, 'shape', '')} {getattr(running, 'dtype', '')}".rstrip()
+        )
+    running *= 1 - momentum
+    running += momentum * stat
+
+
 # --------------------------------------------------------------------------- sizes and counts
 
 
@@ -167,45 +238,11 @@ def conv2d(x, w, b=None, stride=1, padding=0) -> np.ndarray:
     w = _as_array(w, "w")
     sh, sw = _pair(stride, "stride", 1)
     ph, pw = _pair(padding, "padding", 0)
-
-    if x.ndim == 2:
-        if w.ndim != 2:
-            raise ValueError(
-                f"for a 2-D input x of shape {x.shape} (H, W), expected a 2-D kernel w "
-                f"(KH, KW); got w of shape {w.shape}"
-            )
-        x4, w4 = x[None, None], w[None, None]
-    elif x.ndim in (3, 4):
-        if w.ndim != 4:
-            raise ValueError(
-                f"for an input x of shape {x.shape}, expected w of shape (F, C, KH, KW) "
-                f"(F filters, C input channels); got w of shape {w.shape}"
-            )
-        x4, w4 = (x[None] if x.ndim == 3 else x), w
-    else:
-        raise ValueError(
-            f"x must have shape (H, W), (C, H, W) or (N, C, H, W); got {x.ndim} dimensions, "
-            f"shape {x.shape}"
-        )
-
+    x4, w4 = _conv_batch(x, w)
     n, c, h, wd = x4.shape
-    f, cw, kh, kw = w4.shape
-    if cw != c:
-        raise ValueError(
-            f"channel mismatch: w of shape {w.shape} expects C={cw} input channels "
-            f"(w.shape[1]), but x of shape {x.shape} has C={c}"
-        )
-    if kh < 1 or kw < 1:
-        raise ValueError(f"kernel must be at least 1x1; got w of shape {w.shape}")
+    f, _, kh, kw = w4.shape
     _check_fits(h, wd, (kh, kw), (ph, pw), "kernel")
-
-    bias = None
-    if b is not None:
-        bias = _as_array(b, "b")
-        if x.ndim == 2 and bias.ndim == 0:
-            bias = bias.reshape(1)
-        if bias.shape != (f,):
-            raise ValueError(f"b must have shape ({f},), one bias per filter; got shape {bias.shape}")
+    bias = None if b is None else _conv_bias(b, x.ndim, f)
 
     dtype = np.result_type(x4, w4, *(() if bias is None else (bias,)))
     if ph or pw:
@@ -311,17 +348,7 @@ def batch_norm(
             that cannot be updated in place.
     """
     x = _as_array(x, "x")
-    if x.ndim == 4:
-        axes = (0, 2, 3)
-        shape = (1, -1, 1, 1)
-    elif x.ndim == 2:
-        axes = (0,)
-        shape = (1, -1)
-    else:
-        raise ValueError(
-            f"x must have shape (N, C, H, W) (per channel) or (N, D) (per feature); "
-            f"got {x.ndim} dimensions, shape {x.shape}"
-        )
+    axes, shape = _bn_axes(x)
     c = x.shape[1]
     if not isinstance(eps, numbers.Real) or eps < 0:
         raise ValueError(f"eps must be a non-negative number; got {eps!r}")
@@ -353,21 +380,8 @@ def batch_norm(
             ("running_mean", running_mean, mean),
             ("running_var", running_var, var * m / (m - 1)),  # unbiased for the running update
         ):
-            if running is None:
-                continue
-            if not (
-                isinstance(running, np.ndarray)
-                and running.shape == (c,)
-                and np.issubdtype(running.dtype, np.floating)
-                and running.flags.writeable
-            ):
-                raise ValueError(
-                    f"{name} must be a writable float ndarray of shape ({c},) so it can be "
-                    f"updated in place; got {type(running).__name__} "
-                    f"{getattr(running, 'shape', '')} {getattr(running, 'dtype', '')}".rstrip()
-                )
-            running *= 1 - momentum
-            running += momentum * stat
+            if running is not None:
+                _update_running(name, running, stat, c, momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError(

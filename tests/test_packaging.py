@@ -101,15 +101,23 @@ def test_cnn_course_says_what_to_install_without_nbgrader():
     assert "pip install -e '.[course]'" in proc.stderr
 
 
+def _code_lines(func: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function's code, from its first statement after the docstring to its end."""
+    body = func.body
+    if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return func.end_lineno - body[0].lineno + 1
+
+
 def test_modules_and_functions_stay_small():
-    """No module over about 400 lines, no function over about 60, in either package."""
+    """No module over about 400 lines, no function with over 60 lines of code, in either package."""
     for path in sorted([*(ROOT / "cnnlib").rglob("*.py"), *(ROOT / "cnn_course").rglob("*.py")]):
         lines = path.read_text(encoding="utf-8").splitlines()
-        assert len(lines) <= 420, f"{path.relative_to(ROOT)}: {len(lines)} lines"
+        assert len(lines) <= 410, f"{path.relative_to(ROOT)}: {len(lines)} lines"
         for node in ast.walk(ast.parse("\n".join(lines))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                length = node.end_lineno - node.lineno + 1
-                assert length <= 65, f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {length} lines"
+                length = _code_lines(node)
+                assert length <= 60, f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {length} lines"
 
 
 def test_make_alone_prints_help_with_every_target():
