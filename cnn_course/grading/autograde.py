@@ -4,11 +4,11 @@ For an assignment, every ``submitted/<student>/<assignment>`` folder is graded l
 
 1. :mod:`~cnn_course.grading.handin` reads each hand-in: broken or missing notebooks are
    recorded (they score zero), renamed ones are matched, cell order and metadata restored.
-2. The students are split over ``--jobs`` workers. Each worker is one plain
-   ``nbgrader autograde`` run in a private course folder (the course's
-   ``nbgrader_config.py`` plus :mod:`~cnn_course.grading.private_config`, ``source/``, its
-   students' normalised hand-ins and its own SQLite gradebook), so workers never share a
-   database lock. Kernels start in the sandbox (:mod:`~cnn_course.grading.kernels`) and run
+2. The students, cut into chunks, are graded by ``--jobs`` workers. Each worker has a
+   private course folder (the course's ``nbgrader_config.py`` plus
+   :mod:`~cnn_course.grading.private_config`, ``source/``, its own SQLite gradebook), so
+   workers never share a database lock; for each chunk it takes, it adds those students'
+   normalised hand-ins and runs plain ``nbgrader autograde`` there. Kernels start in the sandbox (:mod:`~cnn_course.grading.kernels`) and run
    under :class:`~cnn_course.grading.execute.SandboxExecute` (kernel deaths, timeouts, output
    floods). A student whose worker failed is graded again alone.
 3. Feedback is rendered from copies of the graded notebooks without hidden tests, and
@@ -17,10 +17,12 @@ For an assignment, every ``submitted/<student>/<assignment>`` folder is graded l
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
 import tempfile
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from . import gradebook, handin, results, sandbox
 from .execute import OUTCOMES_ENV
 
 PRIVATE_CONFIG = Path(__file__).with_name("private_config.py")
+CHUNKS_PER_WORKER = 3  # students are graded in about this many chunks per worker (see Grader.run)
 
 
 def load_release(course: Course, assignment: str) -> dict[str, nbformat.NotebookNode]:
@@ -90,18 +93,21 @@ class Grader:
             f"load_subconfig({str(self.course.config)!r})  # noqa: F821\n"
             f"load_subconfig({str(PRIVATE_CONFIG)!r})  # noqa: F821\n", encoding="utf-8")
 
-    def _private_course(self, tpl: Path, name: str, hand_ins: dict[str, handin.HandIn]) -> Path:
+    def _private_course(self, tpl: Path, name: str) -> Path:
         root = self.tmp / name
         shutil.copytree(tpl / "source", root / "source")
         shutil.copy(tpl / "gradebook.db", root / "gradebook.db")
         self._write_config(root)
+        return root
+
+    def _hand_in(self, root: Path, hand_ins: dict[str, handin.HandIn]) -> None:
+        """Put the normalised hand-ins of these students (and their other files) into ``root``."""
         for sid, h in hand_ins.items():
             dest = root / "submitted" / sid / self.assignment
             shutil.copytree(self.course.submitted(sid, self.assignment), dest, symlinks=False,
                             ignore=shutil.ignore_patterns("*.ipynb"), ignore_dangling_symlinks=True)
             for stem, nb in h.notebooks.items():
                 nbformat.write(nb, dest / f"{stem}.ipynb")
-        return root
 
     # -- grading -------------------------------------------------------------------------
     def _grade(self, root: Path, slot: int, uid: tuple[int, int] | None) -> None:
@@ -112,8 +118,8 @@ class Grader:
         env = course_env()
         env[sandbox.ENV_VAR] = settings.to_env()
         env[OUTCOMES_ENV] = str(root / "outcomes")
-        try:
-            _run([*NBGRADER, "autograde", self.assignment, "--force"], root, env, root / "nbgrader.log")
+        try:  # no --force: students graded by an earlier run in this folder are skipped
+            _run([*NBGRADER, "autograde", self.assignment], root, env, root / "nbgrader.log")
         finally:
             if uid:
                 sandbox.kill_user_processes(uid[0])
@@ -144,33 +150,49 @@ class Grader:
                 gradebook.open_gradebook(f"sqlite:///{root / 'gradebook.db'}") as b:
             gradebook.copy_submission(a, b, self.assignment, sid)
 
-    def _worker(self, tpl: Path, i: int, batch: list[str], hand_ins: dict, uid) -> Path:
-        root = self._private_course(tpl, f"worker-{i}", {s: hand_ins[s] for s in batch})
-        self._grade(root, i, uid)
-        for s in [s for s in batch if not self._graded(root, s)]:  # whatever broke that run, grade these alone
-            solo = self._private_course(tpl, f"worker-{i}-{s}", {s: hand_ins[s]})
-            self._grade(solo, i, uid)
-            if self._graded(solo, s):
-                self._copy_student(solo, root, s)
+    def _worker(self, tpl: Path, i: int, chunks: deque, hand_ins: dict, uid) -> tuple[Path, list[str]]:
+        """Grade chunks of students from the queue until it is empty; one private course, one feedback run."""
+        root, mine = self._private_course(tpl, f"worker-{i}"), []
+        while True:
+            try:  # workers take from both ends: neighbours in the list (a section, a group) spread out
+                chunk = chunks.pop() if i % 2 else chunks.popleft()
+            except IndexError:
+                break
+            self._hand_in(root, {s: hand_ins[s] for s in chunk})
+            self._grade(root, i, uid)
+            for s in [s for s in chunk if not self._graded(root, s)]:  # whatever broke that run, grade these alone
+                solo = self._private_course(tpl, f"worker-{i}-{s}")
+                self._hand_in(solo, {s: hand_ins[s]})
+                self._grade(solo, i, uid)
+                if self._graded(solo, s):
+                    self._copy_student(solo, root, s)
+                else:  # not again in this folder's next runs: the report says it could not be graded
+                    shutil.rmtree(root / "submitted" / s, ignore_errors=True)
+            mine += chunk
         self._feedback(root)
-        return root
+        return root, mine
 
     def run(self, students: list[str]) -> dict[str, results.StudentResult]:
-        """Grade ``students``; returns their results (also written for the report)."""
+        """Grade ``students``; returns their results (also written for the report).
+
+        The students are cut into chunks (about three per worker) that the workers take in
+        turn, so that a worker held up by a hand-in that runs into the time limit grades fewer.
+        """
         hand_ins = {sid: handin.read_hand_in(self.course.submitted(sid, self.assignment), self.release)
                     for sid in students}
         res = {sid: results.from_hand_in(sid, hand_ins[sid]) for sid in students}
         gradable = [s for s in students if hand_ins[s].notebooks]
         tpl = self._template()
         jobs = max(1, min(self.jobs, len(gradable)))
-        batches = [gradable[i::jobs] for i in range(jobs)]
+        size = max(1, math.ceil(len(gradable) / (jobs * CHUNKS_PER_WORKER)))
+        chunks = deque(gradable[k:k + size] for k in range(0, len(gradable), size))  # pop/popleft: thread-safe
         with sandbox.claimed_users(jobs) as users, ThreadPoolExecutor(jobs) as pool:
-            roots = list(pool.map(lambda i: self._worker(tpl, i, batches[i], hand_ins, users[i]), range(jobs)))
-        where = {sid: root for root, batch in zip(roots, batches, strict=True) for sid in batch}
+            done = list(pool.map(lambda i: self._worker(tpl, i, chunks, hand_ins, users[i]), range(jobs)))
+        where = {sid: root for root, mine in done for sid in mine}
         collector = results.Collector(self.course, self.assignment, self.db_url, list(self.release),
                                       tpl / "gradebook.db")
         collector.collect(where, res, {sid: list(hand_ins[sid].notebooks) for sid in students})
-        self._keep_logs(roots)
+        self._keep_logs([root for root, _ in done])
         return res
 
     def _keep_logs(self, roots: list[Path]) -> None:
