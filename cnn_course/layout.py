@@ -12,6 +12,10 @@ A course folder is nbgrader's course directory (the folder holding ``nbgrader_co
     feedback/<student>/<assignment>/    feedback pages (HTML), hidden tests removed
     gradebook.db                    the SQLite gradebook, unless the configuration names another
 
+Outside it, each ``cnn-course autograde`` run grades in private course folders under
+``$TMPDIR`` (:meth:`Course.private_run`), and each worker's kernels get their working copies
+in a sandbox workspace there (:meth:`Course.sandbox_workspace`).
+
 Every other module asks a :class:`Course` for these paths, and for the gradebook URL
 (:meth:`Course.gradebook_url`): an explicit ``--db``, else the one the last
 ``cnn-course autograde`` of that assignment wrote to, else ``CourseDirectory.db_url`` of
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +123,19 @@ class Course:
         path = self.outcomes(assignment) / "run.json"
         path.write_text(json.dumps({"db_url": db_url, "jobs": jobs, "logs": str(logs)}), encoding="utf-8")
         os.chmod(path, 0o600)
+
+    # -- outside the course folder --------------------------------------------------------
+    @staticmethod
+    def private_run(assignment: str) -> Path:
+        """A new folder (under ``$TMPDIR``) for one autograde run's private courses; the run removes it."""
+        return Path(tempfile.mkdtemp(prefix=f"cnn-autograde-{assignment}-"))
+
+    @staticmethod
+    def sandbox_workspace(slot: int) -> Path:
+        """A new folder for the working copies of one worker's kernels: others may pass through (0711)."""
+        path = Path(tempfile.mkdtemp(prefix=f"cnn-sandbox-{slot}-"))
+        path.chmod(0o711)
+        return path
 
     def course_id(self) -> str:
         return _configured(self.config, "CourseDirectory", "course_id") or "course"

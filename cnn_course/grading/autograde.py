@@ -21,7 +21,6 @@ import math
 import os
 import shutil
 import subprocess
-import tempfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -65,7 +64,7 @@ class Grader:
         self.limits = limits or sandbox.Limits()
         self.release = load_release(course, assignment)
         self.secret = feedback.secret_lines(course.source(assignment), self.release)
-        self.tmp = Path(tempfile.mkdtemp(prefix="cnn-autograde-"))
+        self.tmp = course.private_run(assignment)
         self.log = self.tmp / "template" / "nbgrader.log"
 
     # -- private courses -----------------------------------------------------------------
@@ -112,8 +111,7 @@ class Grader:
     # -- grading -------------------------------------------------------------------------
     def _grade(self, root: Path, slot: int, uid: tuple[int, int] | None) -> None:
         """Plain ``nbgrader autograde`` over the private course ``root``, kernels sandboxed."""
-        workspace = Path(tempfile.mkdtemp(prefix=f"cnn-sandbox-{slot}-"))
-        workspace.chmod(0o711)
+        workspace = self.course.sandbox_workspace(slot)
         settings = sandbox.SandboxSettings(str(workspace), *(uid or (None, None)), limits=self.limits)
         env = course_env()
         env[sandbox.ENV_VAR] = settings.to_env()
