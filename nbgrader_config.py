@@ -46,3 +46,16 @@ c.OverwriteCells.add_missing_cells = True
 # Huge outputs (a print in a loop) are cut before they reach the gradebook and feedback.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+
+# The course's grading (the instructor's package cnn_course, `pip install -e '.[course]'`):
+# graded test cells run outside the student's kernel, which only produces the values they
+# check (a hand-in cannot rebind its way to points), and feedback never shows hidden tests.
+try:
+    from cnn_course.nbgrader_setup import configure
+except ImportError:
+    import sys
+
+    print("nbgrader_config.py: cnn_course is not installed: test cells run in the student's kernel and "
+          "feedback shows hidden tests; install it with pip install -e '.[course]'", file=sys.stderr)
+else:
+    configure(c)

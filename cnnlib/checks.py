@@ -15,10 +15,7 @@ device, with or without grad), lists and plain numbers.
 
 from __future__ import annotations
 
-import dis
-import functools
 import numbers
-import types
 
 import numpy as np
 
@@ -29,6 +26,8 @@ __all__ = [
     "assert_dtype",
     "assert_true",
     "assert_does_not_use",
+    "assert_typed",
+    "make",
     "rel_error",
     "to_numpy",
 ]
@@ -236,135 +235,14 @@ def assert_true(condition, message: str) -> None:
         raise AssertionError(message)
 
 
-# --------------------------------------------------------------------------- no shortcuts
+def make(factory, *args, **kwargs):
+    """``factory(*args, **kwargs)``: build an object a test passes to your code (a model, an optimizer).
 
-_LOADS = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"}
-_ATTRS = {"LOAD_ATTR", "LOAD_METHOD"}
-
-
-def _origin(obj) -> str | None:
-    """Dotted name of where ``obj`` comes from: a module's name, or module.qualname."""
-    if isinstance(obj, types.ModuleType):
-        return obj.__name__
-    if isinstance(obj, functools.partial):
-        return _origin(obj.func)
-    module = getattr(obj, "__module__", None)
-    if not isinstance(module, str):
-        module = getattr(type(obj), "__module__", None)
-        if not isinstance(module, str) or module == "builtins":
-            return None
-        return module
-    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
-    return f"{module}.{qualname}" if isinstance(qualname, str) else module
-
-
-def _matches(dotted: str | None, forbidden: tuple[str, ...]) -> str | None:
-    if not dotted:
-        return None
-    for prefix in forbidden:
-        if dotted == prefix or dotted.startswith(prefix + "."):
-            return prefix
-    return None
-
-
-def _code_objects(code: types.CodeType):
-    yield code
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _code_objects(const)
-
-
-def _uses(func, forbidden: tuple[str, ...], seen: set[int]) -> list[str]:
-    """What ``func`` (and the helpers it defines beside itself) takes from a forbidden module."""
-    if id(func) in seen:
-        return []
-    seen.add(id(func))
-    if isinstance(func, functools.partial):
-        return _uses(func.func, forbidden, seen)
-    if isinstance(func, types.MethodType):
-        return _uses(func.__func__, forbidden, seen)
-    hit = _matches(_origin(func), forbidden)
-    if hit:
-        return [f"{_origin(func)} (from {hit})"]
-    code = getattr(func, "__code__", None)
-    if not isinstance(code, types.CodeType):
-        return []
-    scope = dict(getattr(func, "__builtins__", {}) or {})
-    scope.update(getattr(func, "__globals__", {}) or {})
-    for name, cell in zip(code.co_freevars, getattr(func, "__closure__", None) or (), strict=False):
-        try:
-            scope[name] = cell.cell_contents
-        except ValueError:  # an empty cell
-            pass
-    found: list[str] = []
-    helpers = []
-    for co in _code_objects(code):
-        current, path, hit = None, "", None
-        for ins in dis.get_instructions(co):
-            if ins.opname in _ATTRS and current is not None:
-                # follow attribute chains: torch.nn.functional.conv2d, cnnlib.ops.conv2d
-                path = f"{path}.{ins.argval}"
-                current = getattr(current, str(ins.argval), None)
-                hit = hit or _matches(_origin(current), forbidden)
-                continue
-            if hit:  # the chain ended: report it whole
-                found.append(f"{path} (from {hit})")
-            current, path, hit = None, "", None
-            if ins.opname == "IMPORT_NAME" and _matches(str(ins.argval), forbidden):
-                found.append(f"import {ins.argval} (from {_matches(str(ins.argval), forbidden)})")
-            elif ins.opname in _LOADS and isinstance(ins.argval, str) and ins.argval in scope:
-                current, path = scope[ins.argval], ins.argval
-                hit = _matches(_origin(current), forbidden)
-                if not hit and isinstance(current, (types.FunctionType, functools.partial, types.MethodType)):
-                    helpers.append(current)
-        if hit:
-            found.append(f"{path} (from {hit})")
-    for helper in helpers:
-        inner = helper
-        while isinstance(inner, (functools.partial, types.MethodType)):
-            inner = inner.func if isinstance(inner, functools.partial) else inner.__func__
-        # follow the student's own helpers (same globals: the notebook), not library internals
-        if getattr(inner, "__globals__", None) is getattr(func, "__globals__", None):
-            found.extend(_uses(helper, forbidden, seen))
-    return found
-
-
-def assert_does_not_use(
-    func,
-    forbidden=("torch", "scipy", "cnnlib.ops"),
-    name: str | None = None,
-    hint: str | None = None,
-) -> None:
-    """Assert that ``func`` computes by itself instead of calling a library that does the work.
-
-    Reads the byte code of ``func`` (and, recursively, of every function, lambda or
-    ``functools.partial`` it refers to that is defined beside it, i.e. shares its
-    globals, such as a helper in the same notebook): a global name, a closure
-    variable, an attribute chain such as ``torch.nn.functional.conv2d`` or
-    ``cnnlib.ops.conv2d``, or an ``import`` inside the body that leads into a
-    forbidden module fails the check. ``func`` itself being a forbidden function
-    (``conv2d_single = F.conv2d``) fails too. The function is never called.
-
-    Args:
-        func: the student's function.
-        forbidden: dotted module (or module.attribute) prefixes, e.g. ``("torch", "scipy",
-            "cnnlib.ops", "numpy.convolve")``; ``"torch"`` also forbids ``torch.nn`` etc.
-        name: how the message calls the function; defaults to its ``__name__``.
-        hint: appended to the failure message.
-
-    Raises:
-        AssertionError: ``func`` uses something from ``forbidden``; the message lists what.
-        ValueError: ``func`` is not callable or ``forbidden`` is not a tuple/list of strings.
+    In your notebook this is just the call. When the course grades your notebook, its tests run
+    outside your kernel, and ``make`` builds the object inside your kernel instead, where your
+    own classes (your ``Net``) live.
     """
-    if isinstance(forbidden, str) or not all(isinstance(f, str) and f for f in forbidden):
-        raise ValueError(f"forbidden must be a tuple of dotted module names; got {forbidden!r}")
-    label = name or getattr(func, "__name__", "the function")
-    if not callable(func):
-        raise AssertionError(f"{label}: expected a function; got {type(func).__name__}")
-    used = sorted(set(_uses(func, tuple(forbidden), set())))
-    if used:
-        raise AssertionError(
-            f"{label} uses {', '.join(used)}: compute the result yourself (loops and "
-            f"NumPy arithmetic) instead of calling a library that does the work "
-            f"(not allowed here: {', '.join(forbidden)})." + (f" Hint: {hint}" if hint else "")
-        )
+    return factory(*args, **kwargs)
+
+
+from .shortcuts import assert_does_not_use, assert_typed  # noqa: E402 (re-exported: one import line in notebooks)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["MODELS", "FastNet", "LeNet5", "TutorialNet", "build", "count_parameters"]
+__all__ = ["MODELS", "FastNet", "LeNet5", "ModeProbe", "TutorialNet", "build", "classify", "count_parameters"]
 
 
 class TutorialNet(nn.Module):
@@ -150,3 +150,26 @@ def build(name: str, **kwargs) -> nn.Module:
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (all, or only those with requires_grad)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+class ModeProbe(nn.Module):
+    """A layer that passes its input through and counts how it was called (for tests).
+
+    ``calls`` (a buffer, so it is part of the state dict) holds three counts: forward passes,
+    passes in training mode, passes with gradients enabled. Put it first in a model to see
+    whether your ``predict`` switched to eval mode and turned gradients off.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("calls", torch.zeros(3, dtype=torch.long))
+
+    def forward(self, x):
+        with torch.no_grad():
+            self.calls += torch.tensor([1, int(self.training), int(torch.is_grad_enabled())])
+        return x
+
+
+def classify(model: nn.Module, images, normalize, predict) -> torch.Tensor:
+    """``predict(model, normalize(images))``: classes (N,) for uint8 images (N, 3, H, W), with your own functions."""
+    return predict(model, normalize(images))

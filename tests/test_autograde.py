@@ -110,6 +110,16 @@ def test_kernel_death_names_the_cell_and_keeps_earlier_points(graded):
     assert "nb01_to_float_impl" in rows["segfault"].reason
 
 
+def test_rebinding_what_the_tests_use_gains_no_points(graded):
+    """Ten ways to switch the tests off from inside the kernel; every answer wrong: zero, graded."""
+    _, _, rows, _, _ = graded
+    rebinders = [k for k in kinds.KINDS if k.name.startswith("rebinds_") and k.name != "rebinds_checks_honest"]
+    assert len(rebinders) >= 10
+    assert {k.name: (rows[k.name].score, rows[k.name].status) for k in rebinders} == \
+        {k.name: (0, "graded") for k in rebinders}
+    assert rows["rebinds_checks_honest"].score == 20  # rebinding costs nothing either: the answers count
+
+
 def test_timeouts_cost_only_the_cell_that_hung(graded):
     _, _, rows, _, _ = graded
     assert f"ran past the {TIMEOUT_S} s limit (interrupted)" in rows["infinite_loop"].reason
@@ -140,8 +150,9 @@ def test_feedback_never_contains_hidden_tests(graded):
         assert "BEGIN HIDDEN TESTS" not in raw and "BEGIN HIDDEN TESTS" not in text, page
         for line in secret:
             assert line not in text and html.escape(line) not in raw, (page, line)
-    # the instructor's graded copy keeps them (the student printed In[] there)
-    assert "gray of pure red" in outputs_text(graded_nb(course, "reads_hidden_tests"))
+    # the test cells ran outside the kernel: printing In[] in the hand-in shows no hidden test
+    assert "gray of pure red" not in outputs_text(graded_nb(course, "reads_hidden_tests"))
+    assert any("BEGIN HIDDEN TESTS" in c.source for c in graded_nb(course, "reads_hidden_tests").cells)  # instructor's
 
 
 def test_feedback_shows_points_and_hints(graded):

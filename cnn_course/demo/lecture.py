@@ -6,8 +6,8 @@ answer cells replaced, exactly as a student would fill them in:
 * ``ada_perfect``: every answer is the instructor's solution.
 * ``ben_untouched``: hands in the release notebook as downloaded.
 * ``cai_mistakes``: typical mistakes of this lecture (``reshape`` instead of ``permute``,
-  averaging the channels for grayscale, the slide's feature map copied with its typo, a
-  flipped kernel, an output size off by one, forgotten padding, max instead of average
+  averaging the channels for grayscale, a feature map worked out with the filter flipped, a
+  flipped kernel in ``conv2d_single``, an output size off by one, forgotten padding, max instead of average
   pooling, the unbiased variance in batch norm, grading in train mode, a wrong flatten
   size; HW2: one coin for the whole batch in ``random_flip``, ``predict`` without
   ``model.eval()``): partial credit, hints name the mistake.
@@ -58,13 +58,12 @@ def rgb_to_gray(x_chw):
     """(3, H, W) float tensor -> (1, H, W) float tensor: 0.299 R + 0.587 G + 0.114 B."""
     return torch.as_tensor(x_chw, dtype=torch.float32).mean(dim=0, keepdim=True)
 ''',
-    # 02: the feature map copied from the slide, typo included
+    # 02: the feature map worked out with the filter flipped (a true convolution, as in signal processing)
     "nb02_feature_map_impl": '''\
-feature_map_by_hand = [  # as on the slide
-    [1, 1, 1, 2],
-    [-1, 1, 1, 0],
-    [0, 0, 1, 2],
-    [0, 0, 1, 2],
+feature_map_by_hand = [  # flipped the filter first, as a textbook convolution does
+    [-1, 2, 1],
+    [1, 1, -1],
+    [2, -1, 0],
 ]
 ''',
     # 02: a true convolution (kernel flipped), as in a signal-processing course

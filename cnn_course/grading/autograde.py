@@ -11,7 +11,8 @@ For an assignment, every ``submitted/<student>/<assignment>`` folder is graded l
    normalised hand-ins and runs plain ``nbgrader autograde`` there. Kernels start in the sandbox (:mod:`~cnn_course.grading.kernels`) and run
    under :class:`~cnn_course.grading.execute.SandboxExecute` (kernel deaths, timeouts, output
    floods). A student whose worker failed is graded again alone.
-3. Feedback is rendered from copies of the graded notebooks without hidden tests, and
+3. Feedback is rendered by ``nbgrader generate_feedback`` (the course's configuration removes
+   hidden tests, :class:`~cnn_course.reports.feedback.RedactHiddenTests`), and
    :mod:`~cnn_course.grading.results` copies everything into the course, one student at a time.
 """
 
@@ -29,7 +30,6 @@ import nbformat
 
 from ..layout import Course
 from ..nbgrader_run import NBGRADER, course_env
-from ..reports import feedback
 from . import gradebook, handin, results, sandbox
 from .execute import OUTCOMES_ENV
 
@@ -63,7 +63,6 @@ class Grader:
         self.db_url = db_url or course.configured_db_url()
         self.limits = limits or sandbox.Limits()
         self.release = load_release(course, assignment)
-        self.secret = feedback.secret_lines(course.source(assignment), self.release)
         self.tmp = course.private_run(assignment)
         self.log = self.tmp / "template" / "nbgrader.log"
 
@@ -124,12 +123,7 @@ class Grader:
             shutil.rmtree(workspace, ignore_errors=True)
 
     def _feedback(self, root: Path) -> None:
-        """Feedback from redacted copies; the instructor keeps the full notebooks in autograded-full/."""
-        if (root / "autograded").is_dir():
-            shutil.copytree(root / "autograded", root / "autograded-full")
-        for path in (root / "autograded").glob(f"*/{self.assignment}/*.ipynb"):
-            nb = nbformat.read(path, as_version=4)
-            nbformat.write(feedback.redact_notebook(nb, self.secret), path)
+        """Feedback pages (the course's configuration removes hidden tests from them)."""
         _run([*NBGRADER, "generate_feedback", self.assignment, "--force"], root, course_env(),
              root / "nbgrader.log")
 

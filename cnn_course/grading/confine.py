@@ -12,9 +12,9 @@ import os
 import resource
 from collections.abc import Mapping
 
-# environment variables a kernel keeps; everything else of the grader's is dropped
-KEEP_ENV = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "CNNLIB_DATA_DIR",
-            "CNNLIB_HW2_TEST", "CNNLIB_LANG")
+# environment variables a kernel keeps; everything else of the grader's is dropped (HW2's test
+# set, $CNNLIB_HW2_TEST and $CNNLIB_DATA_DIR, stays with the grader: its labels never enter the sandbox)
+KEEP_ENV = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "CNNLIB_LANG")
 
 
 def kernel_env(base: Mapping[str, str], home: str, tmp: str, keep_prefixes: tuple[str, ...] = ()) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """nbgrader's ``Execute`` preprocessor, hardened: kernel deaths, timeouts and floods of output.
 
 Stock nbgrader loses a whole notebook when its kernel dies, and can hang on a cell that
-ignores the interrupt. :class:`SandboxExecute` replaces ``Execute`` in
-``c.Autograde.autograde_preprocessors``; it runs cells exactly as ``Execute`` does, and
+ignores the interrupt. :class:`SandboxExecute` replaces ``Execute`` in the private runs of
+``cnn-course autograde`` (:mod:`.private_config`); it runs cells as
+:class:`~.judged.JudgeExecute` does (graded test cells judged outside the kernel), and
 
 * when the kernel dies in a cell (``os._exit``, a segfault, a resource limit), it puts an
   error output in that cell and a "not run" error in every later code cell, so the cells
@@ -27,8 +28,8 @@ from pathlib import Path
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute
-from traitlets import Integer
+
+from .judged import JudgeExecute
 
 OUTCOMES_ENV = "CNN_COURSE_OUTCOMES"
 
@@ -57,12 +58,8 @@ def describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-class SandboxExecute(Execute):
-    """``Execute`` that survives kernel deaths and timeouts and caps output (see module doc)."""
-
-    max_output_bytes = Integer(
-        2_000_000, help="Stream output kept per cell while it runs; the rest is dropped."
-    ).tag(config=True)
+class SandboxExecute(JudgeExecute):
+    """``JudgeExecute`` that survives kernel deaths and timeouts and caps output (see module doc)."""
 
     def preprocess(self, nb, resources=None, km=None):
         self._outcome = {"status": "graded", "cell": None, "reason": ""}

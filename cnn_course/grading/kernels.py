@@ -32,9 +32,6 @@ from .sandbox import SandboxSettings, kill_user_processes
 # then measures the student's code and not a slow import on a busy machine), then runs
 # exactly what `python -m ipykernel_launcher` runs.
 PRELOAD = "import numpy, torch, matplotlib; from ipykernel import kernelapp; kernelapp.launch_new_instance()"
-# variables naming a file the kernel reads (HW2's test images): the sandbox user may not be
-# able to read the grader's copy, so the kernel gets its own in the working copy
-FILE_ENV = ("CNNLIB_HW2_TEST",)
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -45,7 +42,6 @@ class SandboxKernelManager(AsyncKernelManager):
         parent_env = kw.get("env") or os.environ
         self.sandbox_home = Path(kw.get("cwd") or os.getcwd())  # where stock nbgrader runs the notebook
         work = self.sandbox_work = _working_copy(self.sandbox_home, settings)
-        files = _private_files(work, parent_env)
         conn = work / ".kernel-connection.json"
         shutil.copy(self.connection_file, conn)
         cmd = [str(conn) if a == self.connection_file else a for a in kernel_cmd]
@@ -61,7 +57,7 @@ class SandboxKernelManager(AsyncKernelManager):
         if settings.uid is not None:
             _chown_tree(work, settings.uid, settings.gid)
         work.chmod(0o700)
-        env = {**confine.kernel_env(parent_env, str(work), str(work / "tmp"), ("JPY_",)), **files}
+        env = confine.kernel_env(parent_env, str(work), str(work / "tmp"), ("JPY_",))
         needed = [p for p in (sys.base_prefix, sys.prefix, *env.get("PYTHONPATH", "").split(os.pathsep)) if p]
         stage = work / ".stage"
         stage.mkdir()
@@ -112,7 +108,6 @@ def _working_copy(src: Path, settings: SandboxSettings) -> Path:
 
 # what the sandbox itself puts into a working copy (not the notebook's own files)
 SANDBOX_ENTRIES = {".kernel-connection.json", "tmp", ".stage", ".matplotlib", ".ipython", ".cache", ".config"}
-PRIVATE_FILES = tuple(f".{var.lower()}" for var in FILE_ENV)  # the kernel's copies of the grader's files
 COPY_BACK_BYTES = 256 * 2**20  # at most this much of what a notebook wrote comes back
 
 
@@ -129,7 +124,7 @@ def copy_back(work: Path, home: Path, limit: int = COPY_BACK_BYTES) -> list[str]
         rel_dir = Path(dirpath).relative_to(work)
         if rel_dir == Path("."):
             dirnames[:] = [d for d in dirnames if d not in SANDBOX_ENTRIES]
-            filenames = [f for f in filenames if f not in SANDBOX_ENTRIES and not f.startswith(PRIVATE_FILES)]
+            filenames = [f for f in filenames if f not in SANDBOX_ENTRIES]
         for name in filenames:
             src, rel = Path(dirpath) / name, rel_dir / name
             st = os.lstat(src)
@@ -149,17 +144,6 @@ def copy_back(work: Path, home: Path, limit: int = COPY_BACK_BYTES) -> list[str]
             budget -= st.st_size
             copied.append(str(rel))
     return copied
-
-
-def _private_files(work: Path, env) -> dict[str, str]:
-    """Copies of the files that :data:`FILE_ENV` variables name; the variables then name the copies."""
-    files = {}
-    for var in FILE_ENV:
-        path = env.get(var, "")
-        if path and os.path.isfile(path):
-            files[var] = str(work / f".{var.lower()}{Path(path).suffix}")
-            shutil.copyfile(path, files[var])
-    return files
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:

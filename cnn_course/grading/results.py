@@ -100,7 +100,7 @@ class Collector:
                     graded = True
                 except Exception as exc:  # nbgrader could not grade it at all
                     res.add("error", f"nbgrader could not grade this hand-in ({type(exc).__name__})")
-            for sub, dest in (("autograded-full", self.course.autograded(sid, self.assignment)),
+            for sub, dest in (("autograded", self.course.autograded(sid, self.assignment)),
                               ("feedback", self.course.feedback(sid, self.assignment))):
                 src = root / sub / sid / self.assignment
                 if src.is_dir():

@@ -2,11 +2,14 @@
 
 nbgrader's feedback is the autograded notebook as HTML: test cells hold their hidden tests
 (put back by ``OverwriteCells``), tracebacks quote the failing hidden line, and a student's
-own cell may print ``In[...]``. :func:`redact_notebook` removes all of that before
-``nbgrader generate_feedback`` renders the notebook: each hidden block becomes one comment
-line, every error keeps its name and message (the hint) but not its traceback, and any
-hidden-test line quoted in an output is replaced. Points per test cell come from nbgrader's
-template. :func:`placeholder_html` is the feedback page of a notebook that could not be graded.
+own cell may print ``In[...]``. :func:`redact_notebook` removes all of that: each hidden block
+becomes one comment line, every error keeps its name and message (the hint) but not its
+traceback, and any hidden-test line quoted in an output is replaced. :class:`RedactHiddenTests`
+does it inside ``nbgrader generate_feedback`` (the course's ``nbgrader_config.py`` puts it first
+in ``GenerateFeedback.preprocessors``), so every feedback page is redacted, whichever command
+made it; the instructor's graded notebooks in ``autograded/`` keep everything. Points per test
+cell come from nbgrader's template. :func:`placeholder_html` is the feedback page of a
+notebook that could not be graded.
 """
 
 from __future__ import annotations
@@ -14,6 +17,14 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+try:
+    from nbgrader.coursedir import CourseDirectory
+except ImportError:  # only the preprocessor needs it
+    CourseDirectory = None
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$", re.MULTILINE | re.DOTALL)
 HIDDEN_NOTE = "# (hidden tests: not shown; their result counts in this cell's points)"
@@ -68,6 +79,22 @@ def redact_notebook(nb, secret: list[str]):
                     if isinstance(out.data[mime], str) and mime.startswith("text/"):
                         out.data[mime] = _scrub(out.data[mime], secret)
     return nb
+
+
+class RedactHiddenTests(Preprocessor):
+    """nbgrader feedback preprocessor: :func:`redact_notebook` with the hidden lines of the source notebook.
+
+    The source is ``source/<assignment>/<notebook>.ipynb`` under the course root; where it is
+    not there, the hidden blocks and tracebacks are still removed.
+    """
+
+    enabled = Bool(True, help="nbconvert's preprocessors are off by default; this one is always on").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        root = Path(CourseDirectory(parent=self).root) if CourseDirectory is not None else Path.cwd()
+        secret = secret_lines(root / "source" / str(info.get("assignment", "")), [str(info.get("notebook", ""))])
+        return redact_notebook(nb, secret), resources
 
 
 def placeholder_html(student: str, assignment: str, notebook: str, max_score: float, reason: str) -> str:
