@@ -16,7 +16,9 @@ question scores zero, the message shows in the feedback, and grading goes on.
 Nothing here prints to stderr (nbgrader scores stderr output in a test cell as zero).
 
 The answers themselves are never in this module: they live in the hidden tests of
-``source/quiz/quiz.ipynb`` only.
+``source/quiz/quiz.ipynb`` only. For the ungraded practice questions of
+``cnnlib.quiz_questions``, :func:`answer_box` builds the widget with a *Check* button and
+:func:`layer_fits` tells whether a layer does what a layer question asks.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = [
     "grade_number",
     "grade_cells",
     "grade_conv2d",
+    "layer_fits",
+    "answer_box",
 ]
 
 FORM_LINE = "{name} = {shown}: the form is right ({what}); the value is checked at grading"
@@ -258,3 +262,63 @@ def grade_conv2d(value, name: str, in_shape, out_shape, kernel_size: int, points
         print(f"{name}: on input {tuple(in_shape)} with a {kernel_size}x{kernel_size} kernel expected "
               f"output {tuple(out_shape)}; got {got} with kernel {tuple(layer.kernel_size)}")
     return float(score)
+
+
+# --------------------------------------------------------------------------- practice (ungraded)
+
+
+def layer_fits(layer, in_shape, out_shape, kernel_size: int) -> bool:
+    """Whether ``layer`` takes zeros of ``in_shape`` to ``out_shape`` with a square ``kernel_size`` kernel."""
+    import torch
+
+    with torch.no_grad():
+        try:
+            got = tuple(layer(torch.zeros(in_shape)).shape)
+        except RuntimeError:
+            return False
+    return got == tuple(out_shape) and tuple(layer.kernel_size) == (kernel_size, kernel_size)
+
+
+def answer_box(question, is_right):
+    """An ipywidgets box: ``question.markdown()``, an answer field and a *Check* button.
+
+    ``question`` is a ``cnnlib.quiz_questions.Practice`` (``kind``, ``letters``, ``form()``,
+    ``markdown()``).
+    ``is_right(value) -> bool`` judges the answer (``AssertionError`` for a malformed one).
+    A choice question (``question.kind == "choice"``) gets radio buttons with its letters; the
+    others a text field read as a Python literal (``17``, ``[[1, 2], [3, 4]]``), or as
+    ``nn.Conv2d(...)`` for a layer question.
+    """
+    import ast
+
+    import ipywidgets as widgets
+    from IPython.display import Markdown, display
+
+    kind, markdown = question.kind, question.markdown()
+    out = widgets.Output()
+    if kind == "choice":
+        field = widgets.RadioButtons(options=list(question.letters), value=None, description="answer")
+    else:
+        field = widgets.Text(placeholder=question.form(), description="answer")
+    button = widgets.Button(description="Check", button_style="primary")
+    verdict = widgets.HTML()
+
+    def on_click(_):
+        raw = field.value
+        try:
+            if kind == "code":
+                import torch.nn as nn
+
+                value = eval(raw, {"nn": nn, "__builtins__": {}})  # the student's own text, in their kernel
+            elif kind == "choice":
+                value = raw
+            else:
+                value = ast.literal_eval(raw.strip())
+            verdict.value = "<b>Right.</b>" if is_right(value) else "Not yet: think again (see the slide)."
+        except (AssertionError, ValueError, SyntaxError, TypeError, NameError) as exc:
+            verdict.value = f"Check the form: {exc}"
+
+    button.on_click(on_click)
+    with out:
+        display(Markdown(markdown))
+    return widgets.VBox([out, widgets.HBox([field, button]), verdict])

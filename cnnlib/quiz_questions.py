@@ -1,30 +1,30 @@
-"""The lecture's closing quiz, each question defined once: text, options, form and points.
+"""The lecture's closing quiz, each question defined once, and practice questions for class.
 
-Two uses of the same questions:
+* ``QUESTIONS``: the graded quiz ``source/quiz/quiz.ipynb`` (text, options, answer form and
+  points). Its question cells are ``Question.markdown()`` (a test keeps them equal). Nothing
+  here records their answers, not even hashed: a hash of a letter or a small number gives
+  itself away to anyone who tries every option. The answers live only in the source
+  notebook's hidden tests, and nothing a student installs can check a graded answer.
+* ``PRACTICE``: ungraded practice questions, one per graded question's topic, with other
+  numbers and wording, whose answers ship in the clear. In class, ``ask("p08")`` shows one
+  with a *Check* button (ipywidgets) and ``check("p08", value)`` says whether an answer is
+  right. Called with a graded id (``"q08"``), both raise ``KeyError``: a graded question
+  has no self-check.
 
-* the graded quiz ``source/quiz/quiz.ipynb``: its question cells are ``Question.markdown()``
-  (a test keeps them equal); the answers are checked only by its hidden tests;
-* in class, one question at a time, ungraded: ``ask("q08")`` shows the question with a
-  *Check* button (ipywidgets). The cell source holds only the question id.
-
-No answer is stored here in the clear. A choice, number or table question carries a
-salted SHA-256 digest of its answer (``digest``) that ``check`` compares with the digest
-of what the student typed. A digest hides nothing from someone who tries every letter
-or every small number: the widget is a practice aid, and the graded quiz does not rely
-on it (its answers live in hidden tests). The code question is checked by running the
-layer (its target shapes are part of the question).
+A practice choice question marks its right option with a leading ``*`` in its definition
+(the star is stripped); a practice table or number is its ``answer``; a practice layer is
+checked by running it, as the graded one is (its target shapes are part of the question).
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from . import quiz
 
-__all__ = ["Question", "QUESTIONS", "question", "check", "digest", "ask"]
-
-SALT = "cnn-lecture-2025-10-08/quiz"
+__all__ = ["Question", "Practice", "QUESTIONS", "PRACTICE", "question", "practice", "check", "ask"]
 
 ANSWER_FORMS = {
     "choice": "one letter in quotes",
@@ -36,7 +36,7 @@ ANSWER_FORMS = {
 
 @dataclass(frozen=True)
 class Question:
-    """One quiz question.
+    """One graded quiz question: what the student reads, and nothing about its answer.
 
     Attributes:
         qid: ``"q01"`` ... (also the answer variable's name; the grade id is ``quiz_<qid>``).
@@ -47,7 +47,6 @@ class Question:
         options: the texts of the choices A, B, ... (``kind == "choice"``).
         shape: the answer's shape (``kind == "array"``).
         spec: ``(in_shape, out_shape, kernel_size)`` of the layer (``kind == "code"``).
-        digest: salted SHA-256 of the canonical answer (``check`` uses it); empty for code.
     """
 
     qid: str
@@ -58,7 +57,6 @@ class Question:
     options: tuple[str, ...] = ()
     shape: tuple[int, ...] = ()
     spec: tuple = ()
-    digest: str = ""
 
     @property
     def letters(self) -> str:
@@ -68,20 +66,25 @@ class Question:
     def grade_id(self) -> str:
         return f"quiz_{self.qid}"
 
-    def markdown(self) -> str:
-        """The question as the quiz notebook shows it."""
-        number = int(self.qid[1:])
+    def heading(self) -> str:
         unit = "point" if self.points == 1 else "points"
-        lines = [f"### Q{number} · {self.title} ({self.points} {unit})", "", self.text.strip()]
-        if self.options:
-            lines += [""] + [f"- **{letter}.** {opt}" for letter, opt in zip(self.letters, self.options, strict=True)]
+        return f"### Q{int(self.qid[1:])} · {self.title} ({self.points} {unit})"
+
+    def form(self) -> str:
+        """How to write the answer: ``one letter in quotes (A, B, C, D)``, ..."""
         form = ANSWER_FORMS[self.kind]
         if self.kind == "choice":
             form += f" ({', '.join(self.letters)})"
         if self.kind == "array":
             form += f" of shape {self.shape}"
-        lines += ["", f"Answer: set `{self.qid}` to {form}."]
-        return "\n".join(lines)
+        return form
+
+    def markdown(self) -> str:
+        """The question as the quiz notebook shows it."""
+        lines = [self.heading(), "", self.text.strip()]
+        if self.options:
+            lines += [""] + [f"- **{letter}.** {opt}" for letter, opt in zip(self.letters, self.options, strict=True)]
+        return "\n".join(lines + ["", f"Answer: set `{self.qid}` to {self.form()}."])
 
     def read(self, value):
         """The answer read in this question's form (raises ``AssertionError`` with a message)."""
@@ -94,90 +97,96 @@ class Question:
         return quiz.as_conv2d(value, self.qid)
 
 
-def digest(qid: str, canonical: str) -> str:
-    """Salted SHA-256 of a canonical answer text (``quiz.show`` of the read answer)."""
-    return hashlib.sha256(f"{SALT}/{qid}/{canonical}".encode()).hexdigest()
+@dataclass(frozen=True)
+class Practice(Question):
+    """An ungraded practice question (``pid`` ``"p01"`` ...), its answer in the clear.
 
-
-def check(qid: str, value) -> bool:
-    """Whether ``value`` answers question ``qid`` right (ungraded self-check).
-
-    Raises:
-        KeyError: unknown ``qid``.
-        AssertionError: the answer has the wrong form (the message says which form).
+    ``answer``: the right letter (set from the option marked ``*``), the number, or the
+    table; ``None`` for a layer (``spec`` says what it must do). ``points`` is 0.
     """
-    q = question(qid)
-    read = q.read(value)
-    if q.kind == "code":
-        import torch
 
-        in_shape, out_shape, k = q.spec
-        with torch.no_grad():
-            try:
-                got = tuple(read(torch.zeros(in_shape)).shape)
-            except RuntimeError:
-                return False
-        return got == tuple(out_shape) and tuple(read.kernel_size) == (k, k)
-    return digest(qid, quiz.show(read)) == q.digest
+    points: int = 0
+    answer: object = field(default=None)
+
+    def __post_init__(self):
+        if self.kind == "choice":
+            starred = [i for i, opt in enumerate(self.options) if opt.startswith("*")]
+            if len(starred) != 1:
+                raise ValueError(f"{self.qid}: mark exactly one option with '*'; marked {len(starred)}")
+            object.__setattr__(self, "answer", self.letters[starred[0]])
+            object.__setattr__(self, "options", tuple(opt.removeprefix("*") for opt in self.options))
+
+    def heading(self) -> str:
+        return f"### Practice P{int(self.qid[1:])} · {self.title} (ungraded)"
+
+    def markdown(self) -> str:
+        """The question as ``ask`` shows it."""
+        how = "pick one letter" if self.kind == "choice" else f"type {self.form()}"
+        return super().markdown().rsplit("\n", 1)[0] + f"\nAnswer: {how}, then press *Check*."
+
+    def is_right(self, value) -> bool:
+        """Whether ``value`` answers this question (``AssertionError`` when malformed)."""
+        read = self.read(value)
+        if self.kind == "code":
+            return quiz.layer_fits(read, *self.spec)
+        if self.kind == "array":
+            return bool(np.all(np.abs(read - np.asarray(self.answer, dtype=np.float64)) <= 1e-6))
+        return read == self.answer
 
 
 def question(qid: str) -> Question:
-    """The question with id ``qid`` (``"q01"`` ...); ``KeyError`` names the known ids."""
+    """The graded question ``qid`` (``"q01"`` ...), without its answer; ``KeyError`` names the ids."""
     for q in QUESTIONS:
         if q.qid == qid:
             return q
     raise KeyError(f"no quiz question {qid!r}; expected one of {', '.join(q.qid for q in QUESTIONS)}")
 
 
-def ask(qid: str):
-    """An ipywidgets box: the question, an answer field and a *Check* button (ungraded).
+def practice(pid: str) -> Practice:
+    """The practice question ``pid`` (``"p01"`` ...).
+
+    Raises:
+        KeyError: ``pid`` is a graded question (it has no self-check) or unknown; the
+            message names the practice ids.
+    """
+    for p in PRACTICE:
+        if p.qid == pid:
+            return p
+    ids = ", ".join(p.qid for p in PRACTICE)
+    if any(q.qid == pid for q in QUESTIONS):
+        raise KeyError(f"{pid} is a graded quiz question and has no self-check (its answer is checked only "
+                       f"at grading); practise with the practice questions {ids}")
+    raise KeyError(f"no practice question {pid!r}; expected one of {ids}")
+
+
+def check(pid: str, value) -> bool:
+    """Whether ``value`` answers practice question ``pid`` right (ungraded self-check).
+
+    The forms the graded quiz accepts work here too: a letter in lower case, a whole
+    float for an int, a list, array or tensor for a table.
+
+    Raises:
+        KeyError: ``pid`` is a graded question or unknown (see :func:`practice`).
+        AssertionError: the answer has the wrong form (the message says which form).
+    """
+    return practice(pid).is_right(value)
+
+
+def ask(pid: str):
+    """An ipywidgets box: practice question ``pid``, an answer field and a *Check* button.
 
     Typed answers are read as Python literals (a number such as ``17``, a table ``[[1, 2], [3, 4]]``);
-    the code question takes ``nn.Conv2d(...)``.
+    the layer question takes ``nn.Conv2d(...)``. ``KeyError`` for a graded or unknown id.
     """
-    import ast
-
-    import ipywidgets as widgets
-    from IPython.display import Markdown, display
-
-    q = question(qid)
-    out = widgets.Output()
-    if q.kind == "choice":
-        field = widgets.RadioButtons(options=list(q.letters), value=None, description="answer")
-    else:
-        field = widgets.Text(placeholder=ANSWER_FORMS[q.kind], description="answer")
-    button = widgets.Button(description="Check", button_style="primary")
-    verdict = widgets.HTML()
-
-    def on_click(_):
-        raw = field.value
-        try:
-            if q.kind == "code":
-                import torch.nn as nn
-
-                value = eval(raw, {"nn": nn, "__builtins__": {}})  # the student's own text, in their kernel
-            elif q.kind == "choice":
-                value = raw
-            else:
-                value = ast.literal_eval(raw.strip())
-            ok = check(qid, value)
-            verdict.value = "<b>Right.</b>" if ok else "Not yet: think again (see the slide)."
-        except (AssertionError, ValueError, SyntaxError, TypeError, NameError) as exc:
-            verdict.value = f"Check the form: {exc}"
-
-    button.on_click(on_click)
-    with out:
-        display(Markdown(q.markdown()))
-    return widgets.VBox([out, widgets.HBox([field, button]), verdict])
+    p = practice(pid)
+    return quiz.answer_box(p, p.is_right)
 
 
-_X_POOL = "| 2 | 0 | 5 | 1 |\n| 4 | 3 | 1 | 6 |\n| 0 | 7 | 2 | 2 |\n| 1 | 5 | 8 | 3 |"
-_Y_CONV = "| 2 | 1 | 0 | 3 |\n| 1 | 3 | 2 | 0 |\n| 0 | 1 | 2 | 1 |\n| 4 | 0 | 1 | 1 |"
-
-
-def _table(body: str) -> str:
-    n = body.splitlines()[0].count("|") - 1
-    return "| " + " | ".join(" " for _ in range(n)) + " |\n|" + "---|" * n + "\n" + body
+def _table(*rows: tuple[int, ...]) -> str:
+    """A Markdown table of numbers with an empty header row."""
+    n = len(rows[0])
+    return "\n".join(["| " + " | ".join(" " for _ in range(n)) + " |", "|" + "---|" * n]
+                     + ["| " + " | ".join(str(v) for v in r) + " |" for r in rows])
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -214,20 +223,21 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "q06", "A small convolution", "array",
         "Convolve this 4 x 4 input with the slide's filter `[[1, 0, 0], [0, 1, 0], [0, 0, -1]]`, "
-        "stride 1, no padding, the way `nn.Conv2d` does (no flipping).\n\n" + _table(_Y_CONV),
-        2, shape=(2, 2),
+        "stride 1, no padding, the way `nn.Conv2d` does (no flipping).\n\n"
+        + _table((2, 1, 1, 4), (3, 2, 4, 2), (1, 3, 1, 4), (0, 0, 2, 4)),
+        4, shape=(2, 2),
     ),
     Question(
         "q07", "Max pooling by hand", "array",
         "Max pooling (池化) with kernel_size 2 and **stride 1** on this 4 x 4 feature map. "
-        "Fill in the pooled matrix.\n\n" + _table(_X_POOL),
+        "Fill in the pooled matrix.\n\n" + _table((2, 0, 5, 1), (4, 3, 1, 6), (0, 7, 2, 2), (1, 5, 8, 3)),
         3, shape=(3, 3),
     ),
     Question(
         "q08", "Pooling a stack of feature maps", "choice",
         "Max pooling with kernel_size 2 and stride 2 takes a 128 x 128 x 32 (H x W x C) feature map. "
         "What shape comes out?",
-        1, options=("128 x 128 x 16", "64 x 64 x 32", "127 x 127 x 32", "64 x 64 x 16"),
+        1, options=("128 x 128 x 16", "64 x 64 x 32", "63 x 63 x 32", "64 x 64 x 16"),
     ),
     Question(
         "q09", "What batch normalization does", "choice",
@@ -235,28 +245,30 @@ QUESTIONS: tuple[Question, ...] = (
         "values of one feature over the batch after BN?",
         1, options=(
             "They all lie between 0 and 1.",
-            "They are all positive.",
-            "Their mean is 0 and their standard deviation is 1.",
-            "Their mean is 1 and their standard deviation is 0.",
+            "Their mean is 0, but their standard deviation is the same as before.",
+            "Their mean (平均值) is 0 and their standard deviation (標準差) is 1.",
+            "Each value is divided by the sum over the batch, so they add up to 1.",
         ),
     ),
     Question(
         "q10", "Conv2d, not Conv3d", "choice",
         "Why does a CNN on RGB images use `nn.Conv2d` and not `nn.Conv3d`?",
         1, options=(
-            "A 2-D convolution moves only along height and width; each filter covers all channels at once.",
-            "Because PyTorch has no `nn.Conv3d`.",
-            "Because `nn.Conv2d` throws away two of the three colour channels.",
-            "Because RGB images have only two dimensions.",
+            "A 2-D convolution slides only along height and width; each filter covers all the channels "
+            "at once and adds up what it finds in them.",
+            "`nn.Conv2d` convolves each colour channel with a filter of its own and keeps the three "
+            "results apart.",
+            "`nn.Conv2d` first turns the image into grayscale, so that only two dimensions are left.",
+            "Because RGB images have only two dimensions, height and width.",
         ),
     ),
     Question(
         "q11", "What flatten is for", "choice",
         "Why does a CNN for classification flatten its feature maps before the last layers?",
         1, options=(
-            "To make the feature maps smaller, like pooling does.",
+            "To make the network smaller and faster, like pooling does.",
             "To normalize the values to mean 0 and standard deviation 1.",
-            "To add padding around the feature maps.",
+            "To average each feature map into one number, one per channel.",
             "To turn the (C, H, W) feature maps into one vector that fully-connected layers can take.",
         ),
     ),
@@ -265,10 +277,10 @@ QUESTIONS: tuple[Question, ...] = (
         "An input of shape (3, 32, 32). Which stack gives an output of shape **(16, 5, 5)**? "
         "(`Conv2d(in, out, k)` has stride 1 and no padding unless written; `MaxPool2d(2)` has stride 2.)",
         2, options=(
-            "`Conv2d(3, 6, 5, padding=2)`, `MaxPool2d(2)`, `Conv2d(6, 16, 5)`, `MaxPool2d(2)`",
-            "`Conv2d(3, 16, 5)`, `MaxPool2d(2)`, `Conv2d(16, 16, 3)`, `MaxPool2d(2)`",
             "`Conv2d(3, 6, 5)`, `MaxPool2d(2)`, `Conv2d(6, 16, 5)`, `MaxPool2d(2)`",
-            "`Conv2d(3, 6, 5)`, `Conv2d(6, 16, 5)`, `MaxPool2d(2)`",
+            "`Conv2d(3, 6, 5, padding=2)`, `MaxPool2d(2)`, `Conv2d(6, 16, 5)`, `MaxPool2d(2)`",
+            "`Conv2d(3, 6, 5)`, `MaxPool2d(2)`, `Conv2d(6, 16, 3)`, `MaxPool2d(2)`",
+            "`Conv2d(3, 64, 5)`, `MaxPool2d(2)`, `Conv2d(64, 64, 5)`, `MaxPool2d(2)`",
         ),
     ),
     Question(
@@ -277,22 +289,97 @@ QUESTIONS: tuple[Question, ...] = (
         "to shape (8, 16, 16, 16).",
         2, spec=((8, 3, 32, 32), (8, 16, 16, 16), 3),
     ),
+    Question(
+        "q14", "Batch norm in train and eval mode", "choice",
+        "A CNN with `nn.BatchNorm2d` layers has been trained. Still in train mode (`model.train()`), it "
+        "classifies the same test image twice: once in a batch with 63 pictures of cats, once in a batch "
+        "with 63 pictures of trucks, and gives two different answers. Why, and what does `model.eval()` change?",
+        2, options=(
+            "In train mode BN changes its learnable scale and shift (gamma, beta) at every forward pass; "
+            "running the test inside `torch.no_grad()` is enough to stop it.",
+            "In train mode BN normalises with the mean and standard deviation of the current batch, so the "
+            "other 63 images change this image's values; in eval mode it uses the running averages kept "
+            "during training.",
+            "In eval mode BN normalises each test image with its own mean and standard deviation, so the "
+            "other images in the batch no longer matter.",
+            "BN squeezes each batch into values between 0 and 1, so brighter neighbours change this image; "
+            "`model.eval()` switches BN off.",
+        ),
+    ),
+    Question(
+        "q15", "Same padding", "choice",
+        "A 40 x 40 feature map goes through `nn.Conv2d` with a 5 x 5 kernel at stride (步長) 1. "
+        "Which padding (補零) keeps the output at 40 x 40 (\"same\" padding)?",
+        1, options=("`padding=0`", "`padding=1`", "`padding=2`", "`padding=4`"),
+    ),
 )
 
-# Salted digests of the answers (see the module docstring); the answers are not here.
-_DIGESTS = {
-    "q01": "45496ec71cebdb6026e631c1eb79054be96fc091a76aa231ae025b0bf7ff4bf2",
-    "q02": "bc759c2b2697323c57a1c14569029a369b5daabdcb408cb96e40280d82f54589",
-    "q03": "09dab32c4466b30937103b0184306b7b07fe638138a2fc4cc42dfc5ae06adc65",
-    "q04": "1f4ce152ead68d5a70b9c64d8bd9436343a0fdb923f62bfc3f6f0d984f5c03ad",
-    "q05": "eeb17479058af2cae0e3b15a0a7f8a65b18b88e762a3fb9027b2274f2e0a4fd9",
-    "q06": "724e82158c8cb336f3acc5f9fab0654d240106ed9858ca76867c143be92793ff",
-    "q07": "bc7e5d9b638f8e2f26bcf04663de1ccbbe35dff028aa1022a6d9b73f96d24bc9",
-    "q08": "fdd18f47339cad046bbadd33855d405c41fe886321e9ff9ccc05836dab73cc3c",
-    "q09": "8a4da980eb57c2a7ad9de254d51413d0fdf5341f431ed7f9c630fd641fea1e89",
-    "q10": "fc6d5d05b5d23bd0c8de69256e4091d04a60dd528ba8d0e0dca0f11502383164",
-    "q11": "c2a655825a515df3896216218d8ac295241b93c846b0c530a09db187c8c72332",
-    "q12": "a40566e0dd98c250be198ccfc378ccb5754c9c694dbcfb1d212898f1dc2cfbf3",
-}
-
-QUESTIONS = tuple(replace(q, digest=_DIGESTS.get(q.qid, "")) for q in QUESTIONS)
+# Ungraded practice, one question per graded topic (pNN practises qNN) with other numbers and
+# wording: knowing these answers gives no graded one away (a test checks that they differ).
+PRACTICE: tuple[Practice, ...] = (
+    Practice("p01", "Output size, stride 1", "number",
+             "A 64 x 64 feature map (特徵圖) goes through a convolution (卷積) with a 7 x 7 filter, "
+             "stride (步長) 1 and no padding (補零). How wide is the output?", answer=58),
+    Practice("p02", "Output size, stride 3", "number",
+             "A 99 x 99 image goes through a 7 x 7 filter with stride 3 and padding 2. How wide is the output?",
+             answer=33),
+    Practice("p03", "Parameters of a fully-connected layer", "number",
+             "A 16 x 16 **RGB** image is flattened and fed to a fully-connected layer (全連接層) with 10 units, "
+             "**with** bias. How many learnable parameters?", answer=7690),
+    Practice("p04", "Parameters of a convolution on RGB", "number",
+             "A convolutional layer takes an **RGB** image and has 8 filters of size 7 x 7, **without** bias. "
+             "How many learnable parameters?", answer=1176),
+    Practice("p05", "Parameters of a deeper convolution", "number",
+             "`nn.Conv2d(32, 64, kernel_size=5)`, **with** bias (the default). How many learnable parameters?",
+             answer=51264),
+    Practice("p06", "A small convolution", "array",
+             "Convolve this 4 x 4 input with the slide's filter `[[1, 0, 0], [0, 1, 0], [0, 0, -1]]`, stride 1, "
+             "no padding, as `nn.Conv2d` does.\n\n" + _table((1, 0, 2, 1), (2, 3, 1, 0), (0, 1, 2, 3), (1, 2, 0, 1)),
+             shape=(2, 2), answer=[[2, -2], [3, 4]]),
+    Practice("p07", "Max pooling by hand", "array",
+             "Max pooling (池化) with kernel_size 2 and stride 2 on this 4 x 4 feature map.\n\n"
+             + _table((3, 1, 0, 2), (5, 2, 4, 1), (0, 6, 1, 1), (2, 3, 7, 0)),
+             shape=(2, 2), answer=[[5, 4], [6, 7]]),
+    Practice("p08", "Pooling a stack of feature maps", "choice",
+             "Max pooling with kernel_size 2 and stride 2 on a 96 x 96 x 16 (H x W x C) feature map gives:",
+             options=("96 x 96 x 8", "47 x 47 x 16", "48 x 48 x 8", "*48 x 48 x 16")),
+    Practice("p09", "What batch normalization does", "choice",
+             "One feature has the values 2, 4, 6, 8 over a batch of four. What does batch normalization "
+             "(批次正規化) make of them, before its scale and shift (and with a tiny eps)?",
+             options=("0, 0.33, 0.67, 1", "*-1.34, -0.45, 0.45, 1.34", "-3, -1, 1, 3", "0.1, 0.2, 0.3, 0.4")),
+    Practice("p10", "Conv2d, not Conv3d", "choice",
+             "`nn.Conv2d(3, 8, kernel_size=5)` on RGB images: what shape does each of its 8 filters have, "
+             "and along which axes does it slide?",
+             options=("5 x 5, sliding along height, width and the channels",
+                      "*3 x 5 x 5, sliding along height and width only",
+                      "5 x 5 x 5, sliding along all three axes",
+                      "8 x 5 x 5, one slice for each output channel")),
+    Practice("p11", "What flatten is for", "choice",
+             "The last pooling layer of LeNet-5 gives feature maps of shape (16, 5, 5). What does `nn.Flatten()` "
+             "hand to the first fully-connected layer, per image?",
+             options=("*A vector of 400 numbers: every value of every feature map, one after the other",
+                      "A vector of 16 numbers, one for each channel",
+                      "A 5 x 5 map with the 16 channels averaged",
+                      "A vector of 80 numbers, 16 times 5")),
+    Practice("p12", "Which stack gives this shape?", "choice",
+             "An input of shape (3, 64, 64). Which stack gives **(8, 14, 14)**? (Stride 1 and no padding unless "
+             "written; `MaxPool2d(2)` has stride 2.)",
+             options=("`Conv2d(3, 8, 5, padding=2)`, `MaxPool2d(2)`, `Conv2d(8, 8, 3)`, `MaxPool2d(2)`",
+                      "`Conv2d(3, 32, 5)`, `MaxPool2d(2)`, `Conv2d(32, 32, 3)`, `MaxPool2d(2)`",
+                      "*`Conv2d(3, 8, 5)`, `MaxPool2d(2)`, `Conv2d(8, 8, 3)`, `MaxPool2d(2)`",
+                      "`Conv2d(3, 8, 5)`, `Conv2d(8, 8, 3)`, `MaxPool2d(2)`")),
+    Practice("p13", "Write the layer", "code",
+             "Write the `nn.Conv2d` layer with a **7 x 7** kernel that takes a batch of shape (2, 3, 224, 224) "
+             "to shape (2, 64, 112, 112).", spec=((2, 3, 224, 224), (2, 64, 112, 112), 7)),
+    Practice("p14", "Batch norm in train and eval mode", "choice",
+             "`nn.BatchNorm2d` keeps `running_mean` and `running_var` while it trains. When does it normalise "
+             "with them instead of the current batch's mean and standard deviation?",
+             options=("*In eval mode, after `model.eval()`",
+                      "In train mode, from the second batch on",
+                      "Inside `with torch.no_grad():`, in either mode",
+                      "Never: they are kept only to plot the training")),
+    Practice("p15", "Same padding", "choice",
+             "A 64 x 64 feature map goes through `nn.Conv2d` with a 7 x 7 kernel at stride 1. Which padding keeps "
+             "it at 64 x 64?",
+             options=("`padding=1`", "*`padding=3`", "`padding=6`", "`padding=7`")),
+)

@@ -238,11 +238,11 @@ def test_demo_grades_the_quiz_class_and_prints_its_item_analysis(graded_course):
     course, stdout = graded_course
     rows = {r.student_id: r for r in report.assignment_report(Course(course), "quiz")}
     assert set(rows) == {s.student_id for s in quiz_class.QUIZ_STUDENTS}  # the lecture's five take no quiz
-    assert rows["fay_full"].score == 20 and rows["gus_blank"].score == 0
-    assert "Item analysis of 'quiz': 12 students graded, 20 points" in stdout
+    assert rows["fay_full"].score == 25 and rows["gus_blank"].score == 0
+    assert "Item analysis of 'quiz': 12 students graded, 25 points" in stdout
     with open(course / "grades.csv", newline="") as fh:
         quiz_grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == "quiz"}
-    assert quiz_grades["fay_full"] == 20 and quiz_grades["hal_malformed"] == 8
+    assert quiz_grades["fay_full"] == 25 and quiz_grades["hal_malformed"] == 10
     assert (course / "autograded" / "quiz_items.csv").exists() and (course / "autograded" / "quiz_items.png").exists()
 
 

@@ -1,11 +1,14 @@
-"""The quiz: its answer key is right, no release notebook or shipped module gives it away,
-malformed answers score zero with a message, and the demo class's item analysis is exact."""
+"""The quiz: its answer key is right, no release notebook or shipped module gives it away
+(in the clear, encoded, or to a student who tries every answer on every function of
+``cnnlib``), the practice questions check themselves, malformed answers score zero with a
+message, and the demo class's item analysis is exact."""
 
 from __future__ import annotations
 
 import base64
 import codecs
 import csv
+import dataclasses
 import hashlib
 import json
 import re
@@ -21,7 +24,7 @@ from conftest import RELEASE, ROOT, SOURCE, grade_meta, release_notebooks
 
 from cnn_course.reports import answer_key, items
 from cnnlib import ops, quiz
-from cnnlib.quiz_questions import QUESTIONS, check, question
+from cnnlib.quiz_questions import PRACTICE, QUESTIONS, ask, check, practice, question
 
 QUIZ_SOURCE = SOURCE / "quiz" / "quiz.ipynb"
 QUIZ_RELEASE = RELEASE / "quiz" / "quiz.ipynb"
@@ -39,17 +42,41 @@ def _table(q) -> np.ndarray:
     return np.array([[int(x) for x in r.strip("|").split("|")] for r in rows])
 
 
+SLIDE_FILTER = [[1, 0, 0], [0, 1, 0], [0, 0, -1]]
+
+
+def _conv(q, kernel) -> list:
+    y = torch.tensor(_table(q), dtype=torch.float32)[None, None]
+    return torch.nn.functional.conv2d(y, torch.tensor(kernel, dtype=torch.float32)[None, None])[0, 0].tolist()
+
+
+def _right_option(q, key: str) -> str:
+    return q.options[q.letters.index(key)]
+
+
+def _stack_shape(text: str, in_shape) -> tuple:
+    """Build a stack from an option's text (`Conv2d(...)`, `MaxPool2d(...)` in backquotes) and run it."""
+    layers = [eval(f"nn.{part}", {"nn": nn}) for part in re.findall(r"`([^`]+)`", text)]
+    return tuple(nn.Sequential(*layers)(torch.zeros(1, *in_shape)).shape[1:])
+
+
 # --------------------------------------------------------------------------- the key and the questions
 
 
-def test_one_graded_question_per_grade_id_and_twenty_points():
-    assert list(KEY) == [f"quiz_q{i:02d}" for i in range(1, 14)]
+def test_one_graded_question_per_grade_id_and_twenty_five_points():
+    assert list(KEY) == [f"quiz_q{i:02d}" for i in range(1, 16)]
     assert [q.grade_id for q in QUESTIONS] == list(KEY)
-    nb = nbformat.read(QUIZ_SOURCE, as_version=4)
-    points = {grade_meta(c)["grade_id"]: grade_meta(c)["points"] for c in nb.cells if grade_meta(c).get("grade")}
-    for q in QUESTIONS:
-        assert points[q.grade_id] == q.points == KEY[q.grade_id].points, q.qid
-    assert sum(points.values()) == 20
+    for path in (QUIZ_SOURCE, QUIZ_RELEASE):
+        nb = nbformat.read(path, as_version=4)
+        ids = [grade_meta(c)["grade_id"] for c in nb.cells if grade_meta(c)]
+        for q in QUESTIONS:  # one text, one answer and one graded test cell per question
+            assert [i for i in ids if i.startswith(q.grade_id)] == [f"{q.grade_id}_text", f"{q.grade_id}_answer",
+                                                                    q.grade_id], (path.parent.name, q.qid)
+        points = {grade_meta(c)["grade_id"]: grade_meta(c)["points"] for c in nb.cells if grade_meta(c).get("grade")}
+        assert list(points) == list(KEY)
+        for q in QUESTIONS:
+            assert points[q.grade_id] == q.points == KEY[q.grade_id].points, q.qid
+        assert sum(points.values()) == 25
     kinds = {q.kind for q in QUESTIONS}
     assert kinds == {"choice", "number", "array", "code"}
 
@@ -59,6 +86,22 @@ def test_question_cells_are_the_question_bank_in_source_and_release():
         cells = {grade_meta(c).get("grade_id"): c.source for c in nbformat.read(path, as_version=4).cells}
         for q in QUESTIONS:
             assert cells[f"quiz_{q.qid}_text"] == q.markdown(), (path.parent.name, q.qid)
+
+
+def test_the_source_notebook_has_no_stored_outputs():
+    for cell in nbformat.read(QUIZ_SOURCE, as_version=4).cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, grade_meta(cell).get("grade_id")
+
+
+def test_the_graded_questions_hold_no_trace_of_their_answers():
+    fields = {f.name for f in dataclasses.fields(QUESTIONS[0])}
+    assert fields == {"qid", "title", "kind", "text", "points", "options", "shape", "spec"}
+    assert all(type(q) is type(QUESTIONS[0]) for q in QUESTIONS)
+    for q in QUESTIONS:
+        text = repr(dataclasses.asdict(q)) + q.markdown()
+        assert answer_key.find_leaks(text, ANSWERS, strict=True) == [], q.qid
+        assert not re.search(r"\b[0-9a-f]{32,}\b", text), q.qid  # no digest of any kind
 
 
 def test_number_answers_match_cnnlib_ops():
@@ -73,33 +116,63 @@ def test_number_answers_match_cnnlib_ops():
 
 
 def test_table_answers_match_torch_on_the_questions_tables():
-    y = torch.tensor(_table(question("q06")), dtype=torch.float32)[None, None]
-    w = torch.tensor([[1, 0, 0], [0, 1, 0], [0, 0, -1]], dtype=torch.float32)[None, None]
-    assert torch.nn.functional.conv2d(y, w)[0, 0].tolist() == _by_qid("q06").key
+    assert _conv(question("q06"), SLIDE_FILTER) == _by_qid("q06").key
     x = torch.tensor(_table(question("q07")), dtype=torch.float32)[None, None]
     assert torch.nn.functional.max_pool2d(x, 2, stride=1)[0, 0].tolist() == _by_qid("q07").key
+
+
+def test_a_flipped_filter_or_a_lost_minus_sign_misses_every_cell_of_q06():
+    y = _table(question("q06"))
+    assert y.min() >= 0 and y.max() <= 4  # small numbers, by hand
+    key = np.array(_by_qid("q06").key)
+    flipped = np.array(_conv(question("q06"), np.flip(SLIDE_FILTER).tolist()))  # true convolution
+    assert np.all(key - flipped == 2 * (y[:2, :2] - y[2:, 2:]))
+    assert np.all(flipped != key), flipped
+    assert np.all(np.array(_conv(question("q06"), np.abs(SLIDE_FILTER).tolist())) != key)
 
 
 def test_choice_answers_are_the_only_right_options():
     # q08: pooling 128 x 128 x 32 with kernel 2, stride 2
     out = nn.MaxPool2d(2)(torch.zeros(1, 32, 128, 128)).shape
-    want = f"{out[2]} x {out[3]} x {out[1]}"
     q8 = question("q08")
-    assert [o for o in q8.options if o == want] == [q8.options[q8.letters.index(_by_qid("q08").key)]]
+    assert [o for o in q8.options if o == f"{out[2]} x {out[3]} x {out[1]}"] == [_right_option(q8, _by_qid("q08").key)]
     # q12: build every stack from its option text and run it
     q12 = question("q12")
-    good = []
-    for letter, text in zip(q12.letters, q12.options, strict=True):
-        layers = [eval(f"nn.{part}", {"nn": nn}) for part in re.findall(r"`([^`]+)`", text)]
-        if tuple(nn.Sequential(*layers)(torch.zeros(1, 3, 32, 32)).shape[1:]) == (16, 5, 5):
-            good.append(letter)
+    good = [L for L, text in zip(q12.letters, q12.options, strict=True) if _stack_shape(text, (3, 32, 32)) == (16, 5, 5)]
     assert good == [_by_qid("q12").key]
+    # q15: only one padding keeps 40 x 40 with a 5 x 5 kernel at stride 1
+    q15 = question("q15")
+    keeps = [L for L, text in zip(q15.letters, q15.options, strict=True)
+             if ops.conv_output_size(40, 5, stride=1, padding=int(re.search(r"padding=(\d+)", text)[1])) == 40]
+    assert keeps == [_by_qid("q15").key]
     # q09 BN: a BatchNorm without affine gives mean 0, std 1 -- the key option says so
     z = nn.BatchNorm1d(1, affine=False)(torch.randn(256, 1) * 7 + 3)
     assert abs(z.mean().item()) < 1e-5 and abs(z.std(unbiased=False).item() - 1) < 1e-3
-    assert "mean is 0 and their standard deviation is 1" in question("q09").options["ABCD".index(_by_qid("q09").key)]
-    assert "height and width" in question("q10").options["ABCD".index(_by_qid("q10").key)]
-    assert "fully-connected" in question("q11").options["ABCD".index(_by_qid("q11").key)]
+    assert re.search(r"mean .*is 0 and .*standard deviation .*is 1", _right_option(question("q09"), _by_qid("q09").key))
+    assert "height and width" in _right_option(question("q10"), _by_qid("q10").key)
+    assert "fully-connected" in _right_option(question("q11"), _by_qid("q11").key)
+    assert "running averages" in _right_option(question("q14"), _by_qid("q14").key)
+
+
+def test_bn_in_eval_mode_uses_the_running_averages_as_q14_says():
+    torch.manual_seed(0)
+    bn = nn.BatchNorm2d(1)
+    for _ in range(50):
+        bn(torch.randn(64, 1, 4, 4) * 2 + 5)
+    image, cats, trucks = torch.randn(1, 1, 4, 4), torch.randn(63, 1, 4, 4), torch.randn(63, 1, 4, 4) + 3
+    with torch.no_grad():  # train mode: the batch decides (no_grad does not help)
+        assert not torch.allclose(bn(torch.cat([image, cats]))[0], bn(torch.cat([image, trucks]))[0])
+    bn.eval()
+    assert torch.equal(bn(torch.cat([image, cats]))[0], bn(torch.cat([image, trucks]))[0])
+
+
+def test_every_choice_has_four_different_options_and_the_keys_spread_over_a_to_d():
+    keys = [KEY[q.grade_id].key for q in QUESTIONS if q.kind == "choice"]
+    for q in QUESTIONS:
+        if q.kind == "choice":
+            assert q.letters == "ABCD" and len(set(q.options)) == 4, q.qid
+    assert sorted(set(keys)) == ["A", "B", "C", "D"]
+    assert max(keys.count(L) for L in "ABCD") <= 2, keys
 
 
 def test_code_answer_spec_is_the_questions():
@@ -162,6 +235,9 @@ def _plants():
     yield "table float", str(arr.astype(float))
     yield "table json base64", base64.b64encode(json.dumps(table).encode()).decode()
     yield "table bytes base64", base64.b64encode(arr.astype(np.int64).tobytes()).decode()
+    yield "table with a negative cell", "q06 = [[3, 1], [4, -1]]"
+    yield "table with a negative, markdown", "| 3 | 1 |\n| 4 | -1 |"
+    yield "new choice in quotes", "q14 = 'b'"
     yield "layer positional", "nn.Conv2d(3, 16, 3, 2, 1)"
     yield "layer keywords", "nn.Conv2d(in_channels=3, out_channels=16, kernel_size=(3, 3), stride=(2, 2), padding=1)"
     yield "layer in words", "use stride 2 and padding 1"
@@ -280,48 +356,339 @@ def test_partial_scores_are_plain_floats_that_nbgrader_reads():
         quiz.grade_choice("a", "q", key="B")
 
 
-# --------------------------------------------------------------------------- in class: self-check
+# --------------------------------------------------------------------------- in class: practice questions
 
 
-def test_self_check_accepts_exactly_the_graded_answers():
-    for a in ANSWERS:
-        if a.grader == "grade_conv2d":
-            assert check(a.qid, nn.Conv2d(3, 16, 3, stride=2, padding=1))
-            assert not check(a.qid, nn.Conv2d(3, 16, 3, padding=1))
+def _practised(p):
+    """The graded question that practice question ``p`` (``pNN``) practises (``qNN``)."""
+    return question("q" + p.qid[1:])
+
+
+def test_practice_questions_one_per_graded_topic_with_other_numbers():
+    assert [p.qid for p in PRACTICE] == [f"p{i:02d}" for i in range(1, len(QUESTIONS) + 1)]
+    assert {p.kind for p in PRACTICE} == {"choice", "number", "array", "code"}
+    for p in PRACTICE:
+        q = _practised(p)
+        assert (p.kind, p.points) == (q.kind, 0) and p.text != q.text, p.qid
+        if p.kind == "choice":  # other options, and the right one is not the graded right one
+            assert p.options != q.options, p.qid
+            assert _right_option(p, p.answer) != _right_option(q, KEY[q.grade_id].key), p.qid
+        assert p.markdown().startswith(f"### Practice P{int(p.qid[1:])} · ") and "(ungraded)" in p.markdown()
+
+
+def test_practice_answers_differ_from_the_graded_answers_of_their_topic():
+    for p in PRACTICE:
+        a = KEY[_practised(p).grade_id]
+        if p.kind == "code":  # no layer answers both
+            layer = nn.Conv2d(3, 64, 7, stride=2, padding=3)
+            assert check(p.qid, layer) and not quiz.layer_fits(layer, **a.spec)
+            stride, padding = answer_key._stride_padding(a.spec)
+            assert not check(p.qid, nn.Conv2d(3, 64, 7, stride=stride, padding=padding))
             continue
-        assert check(a.qid, a.key), a.qid
-        if isinstance(a.key, str):
-            assert check(a.qid, a.key.lower())
-            assert not check(a.qid, next(x for x in "ABCD" if x != a.key))
-        elif isinstance(a.key, int):
-            assert check(a.qid, float(a.key)) and not check(a.qid, a.key + 1)
+        assert p.answer is not None, p.qid
+        for value in a.values:
+            assert not np.array_equal(np.asarray(p.answer), np.asarray(value)), p.qid
+        assert p.answer not in (a.key, a.half), p.qid
+
+
+def test_practice_answers_are_right():
+    by = {p.qid: p for p in PRACTICE}
+    assert by["p01"].answer == ops.conv_output_size(64, 7, stride=1, padding=0)
+    assert by["p02"].answer == ops.conv_output_size(99, 7, stride=3, padding=2)
+    assert by["p03"].answer == ops.linear_params(3 * 16 * 16, 10, bias=True)
+    assert by["p04"].answer == ops.conv_params(3, 8, 7, bias=False)
+    assert by["p05"].answer == sum(t.numel() for t in nn.Conv2d(32, 64, 5).parameters())
+    assert _conv(by["p06"], SLIDE_FILTER) == by["p06"].answer
+    x = torch.tensor(_table(by["p07"]), dtype=torch.float32)[None, None]
+    assert torch.nn.functional.max_pool2d(x, 2, stride=2)[0, 0].tolist() == by["p07"].answer
+    assert _right_option(by["p08"], by["p08"].answer) == "48 x 48 x 16"
+    z = (torch.tensor([2.0, 4, 6, 8]) - 5) / torch.tensor([2.0, 4, 6, 8]).std(unbiased=False)
+    assert _right_option(by["p09"], by["p09"].answer) == ", ".join(f"{v:.2f}" for v in z.tolist())
+    assert tuple(nn.Conv2d(3, 8, 5).weight.shape[1:]) == (3, 5, 5)
+    assert _right_option(by["p10"], by["p10"].answer).startswith("3 x 5 x 5")
+    assert _right_option(by["p11"], by["p11"].answer).startswith(f"A vector of {16 * 5 * 5} numbers")
+    p12 = by["p12"]
+    assert [L for L, t in zip(p12.letters, p12.options, strict=True) if _stack_shape(t, (3, 64, 64)) == (8, 14, 14)] \
+        == [p12.answer]
+    assert "model.eval()" in _right_option(by["p14"], by["p14"].answer)
+    p15 = by["p15"]
+    assert [L for L, t in zip(p15.letters, p15.options, strict=True)
+            if ops.conv_output_size(64, 7, padding=int(re.search(r"padding=(\d+)", t)[1])) == 64] == [p15.answer]
+
+
+def test_practice_check_accepts_exactly_the_practice_answer_in_every_graded_form():
+    for p in PRACTICE:
+        if p.kind == "choice":
+            assert check(p.qid, p.answer) and check(p.qid, f" {p.answer.lower()} ")
+            assert [L for L in p.letters if check(p.qid, L)] == [p.answer]
+        elif p.kind == "number":
+            assert check(p.qid, p.answer) and check(p.qid, float(p.answer)) and check(p.qid, np.int64(p.answer))
+            assert check(p.qid, torch.tensor(p.answer))
+            assert not check(p.qid, p.answer + 1) and not check(p.qid, p.answer - 1)
+        elif p.kind == "array":
+            table = np.array(p.answer, dtype=float)
+            assert check(p.qid, p.answer) and check(p.qid, table) and check(p.qid, torch.tensor(table))
+            assert check(p.qid, table.tolist())
+            for i in np.ndindex(table.shape):
+                wrong = table.copy()
+                wrong[i] += 1
+                assert not check(p.qid, wrong), (p.qid, i)
         else:
-            wrong = np.array(a.key, dtype=float)
-            wrong[0, 0] += 1
-            assert check(a.qid, np.array(a.key)) and not check(a.qid, wrong)
-    with pytest.raises(AssertionError, match="no answer yet"):
-        check("q01", None)
-    with pytest.raises(KeyError, match="no quiz question 'q99'"):
-        check("q99", 1)
+            assert check(p.qid, nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3))
+            assert check(p.qid, nn.Conv2d(3, 64, 7, 2, 3, bias=False))
+            assert not check(p.qid, nn.Conv2d(3, 64, 7, stride=2, padding=2))
+            assert not check(p.qid, nn.Conv2d(3, 64, 5, stride=2, padding=2))  # right shape, wrong kernel
+            assert not check(p.qid, nn.Conv2d(1, 64, 7, stride=2, padding=3))  # cannot even run
+    with pytest.raises(AssertionError, match="p01: no answer yet"):
+        check("p01", None)
+    with pytest.raises(AssertionError, match="p08: expected exactly one letter among A, B, C, D; got 'E'"):
+        check("p08", "E")
+    with pytest.raises(KeyError, match="no practice question 'p99'; expected one of p01, p02"):
+        check("p99", 1)
 
 
-def test_ask_builds_a_widget_without_the_answer():
-    from cnnlib.quiz_questions import ask
+@pytest.mark.parametrize("qid", [q.qid for q in QUESTIONS])
+def test_a_graded_question_has_no_self_check(qid):
+    message = (f"{qid} is a graded quiz question and has no self-check (its answer is checked only at grading); "
+               f"practise with the practice questions {', '.join(p.qid for p in PRACTICE)}")
+    for value in (None, "A", 0, [[0]], KEY[f"quiz_{qid}"].key):
+        with pytest.raises(KeyError) as err:
+            check(qid, value)
+        assert err.value.args == (message,)
+    for fn in (ask, practice):
+        with pytest.raises(KeyError) as err:
+            fn(qid)
+        assert err.value.args == (message,)
 
-    for q in QUESTIONS:
-        box = ask(q.qid)
-        state = json.dumps([w.get_state() for w in box.children[1].children], default=str)
+
+def _widgets(box) -> list:
+    """Every widget in a box, the box included."""
+    return [box] + [w for child in getattr(box, "children", ()) for w in _widgets(child)]
+
+
+def _typed(p) -> str:
+    """What a student types into the practice widget for the right answer."""
+    if p.kind == "choice":
+        return p.answer
+    if p.kind == "code":
+        return "nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3)"
+    return str(p.answer)
+
+
+def test_ask_builds_a_widget_that_holds_no_graded_answer_and_checks_the_practice_one():
+    for p in PRACTICE:
+        box = ask(p.qid)
+        state = json.dumps([w.get_state() for w in _widgets(box)], default=str)
         # a choice widget lists every letter, so letters in quotes are no leak there
-        assert answer_key.find_leaks(state, ANSWERS, strict=q.kind != "choice") == [], q.qid
+        assert answer_key.find_leaks(state, ANSWERS, strict=p.kind != "choice") == [], p.qid
+        field, button = box.children[1].children
+        verdict = box.children[2]
+        field.value = _typed(p)
+        button.click()
+        assert verdict.value == "<b>Right.</b>", (p.qid, verdict.value)
+        field.value = next(L for L in p.letters if L != p.answer) if p.kind == "choice" else "[[0]]"
+        button.click()
+        assert verdict.value != "<b>Right.</b>", p.qid
+
+
+# --------------------------------------------------------------------------- the student who tries every answer
+
+# Runs in a fresh interpreter that can import cnnlib but not cnn_course, nbgrader or the tests:
+# what a student has. It finds every public function of every cnnlib module that takes a
+# question id (a parameter named like qid, pid, question, name) and a value, calls it with each
+# graded id and each candidate answer, and reports each candidate whose behaviour (return value,
+# exception, printed text) differs from that of the right answer, or that shows the right
+# answer. The harness says which candidate is right, only to compare; echoes of the candidate
+# itself (``q01 = 27: the form is right``) are blanked in both texts before comparing.
+STUDENT_PROBE = r'''
+import contextlib, importlib, inspect, io, json, pkgutil, re, sys
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("cnn_course", "nbgrader", "conftest", "test_quiz"):
+            raise ImportError("blocked: " + name)
+
+sys.meta_path.insert(0, Block())
+import numpy as np
+import torch.nn as nn
+import cnnlib
+from cnnlib import quiz
+
+QID_NAMES = ("qid", "pid", "question", "question_id", "name")
+VALUE_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+               inspect.Parameter.KEYWORD_ONLY)
+job = json.load(open(sys.argv[1]))
+
+
+def functions():
+    found = []
+    for info in pkgutil.iter_modules(cnnlib.__path__):
+        mod = importlib.import_module("cnnlib." + info.name)
+        for name, fn in sorted(vars(mod).items()):
+            if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", None) != mod.__name__:
+                continue
+            try:
+                params = list(inspect.signature(fn).parameters.values())
+            except (TypeError, ValueError):
+                continue
+            qid = next((p.name for p in params if p.name in QID_NAMES), None)
+            value = next((p.name for p in params if p.name != qid and p.kind in VALUE_KINDS), None)
+            if qid and value:
+                found.append((mod.__name__ + "." + name, fn, qid, value))
+    if job.get("plant"):  # a checker planted by the test, to show that the probe finds one
+        space = {}
+        exec(job["plant"], space)
+        found.append(("plant.peek", space["peek"], "qid", "value"))
+    return found
+
+
+def candidate(raw):
+    if isinstance(raw, dict):
+        return nn.Conv2d(*raw["conv"][0], **raw["conv"][1])
+    return raw
+
+
+def forms(c):
+    """Texts in which a call may echo the candidate."""
+    if isinstance(c, str):
+        return {repr(c), repr(c.strip()), repr(c.strip().upper()), c.strip().upper(), c.strip()}
+    if isinstance(c, nn.Module):
+        return {repr(c), quiz.show(c)}
+    if isinstance(c, list):
+        arr = np.asarray(c, dtype=float)
+        return {repr(c), str(c), quiz.show(arr), repr(arr), str(arr), repr(np.asarray(c)), str(np.asarray(c))}
+    return {repr(c), str(c), repr(float(c)), f"{c:,}"}
+
+
+def words(texts):
+    """One pattern for any of ``texts`` as a whole word (longest first)."""
+    alts = [r"(?<![\w.])" + re.escape(t) + r"(?![\w.])" for t in sorted(set(texts), key=len, reverse=True)]
+    return re.compile("|".join(alts))
+
+
+def behaviour(fn, kwargs, c):
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            got = fn(**kwargs)
+        if got is c or (isinstance(got, np.ndarray) and not isinstance(c, nn.Module)
+                        and np.shape(got) == np.shape(np.asarray(c)) and np.array_equal(got, np.asarray(c))):
+            shown = "<the candidate>"
+        else:
+            shown = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(got))
+        result = "returned " + type(got).__name__ + " " + shown
+    except BaseException as exc:  # noqa: BLE001 -- any exception is behaviour too
+        result = "raised " + type(exc).__name__ + ": " + str(exc)
+    return out.getvalue() + "|" + result
+
+
+report = {"functions": [], "calls": 0, "differences": []}
+found = functions()
+report["functions"] = [f[0] for f in found]
+for qid, spec in job["questions"].items():
+    cands = [candidate(c) for c in spec["candidates"]]
+    right = cands[spec["right"]]
+    reveals = words([f for f in forms(right) if not isinstance(right, str) or f.startswith(("'", '"'))])
+    own = [words(forms(c)) for c in cands]  # a candidate's echoes
+    pair = {}  # the right answer's and a candidate's echoes, made when needed
+    for fname, fn, qp, vp in found:
+        seen = behaviour(fn, {qp: qid, vp: right}, right)
+        for i, c in enumerate(cands):
+            if c is right:
+                continue
+            got = behaviour(fn, {qp: qid, vp: c}, c)
+            report["calls"] += 1
+            if got != seen:
+                if i not in pair:
+                    pair[i] = words(forms(right) | forms(c))
+                same = pair[i].sub("<answer>", got) == pair[i].sub("<answer>", seen)
+            else:
+                same = True
+            shown = reveals.findall(own[i].sub("<answer>", got))
+            if not same or shown:
+                report["differences"].append([fname, qid, repr(c), seen[-300:], got[-300:], shown])
+json.dump(report, open(sys.argv[2], "w"))
+'''
+
+
+def _candidates(a: answer_key.Answer, q) -> tuple[list, int]:
+    """Every answer worth trying for graded question ``q``, and the index of the right one."""
+    if q.kind == "choice":
+        cands = list(q.letters) + [L.lower() for L in q.letters]
+        return cands, cands.index(a.key)
+    if q.kind == "number":
+        near = {v + d for v in a.values for d in range(-300, 301)}
+        cands = sorted({*range(0, 1001), *range(0, 300_001, 997), *near} & set(range(0, 300_001)))
+        return cands, cands.index(a.key)
+    if q.kind == "array":
+        key = np.array(a.key)
+        cands = [key.tolist(), np.zeros_like(key).tolist()]
+        for i in np.ndindex(key.shape):
+            for d in (-3, -2, -1, 1, 2, 3):
+                wrong = key.copy()
+                wrong[i] += d
+                cands.append(wrong.tolist())
+        rng = np.random.default_rng(0)
+        cands += rng.integers(-4, 9, size=(30, *key.shape)).tolist()
+        return cands, 0
+    (_, c_in, *_), (_, c_out, *_), k = a.spec["in_shape"], a.spec["out_shape"], a.spec["kernel_size"]
+    stride, padding = answer_key._stride_padding(a.spec)
+    cands = [{"conv": [[c_in, c_out, k], {"stride": stride, "padding": padding}]}]
+    for ci, co, kk, s, pad in [(c_in, c_out, k, 1, 1), (c_in, c_out, k, 2, 0), (c_out, c_in, k, stride, padding),
+                               (c_in, c_out, k + 2, stride, padding + 1), (c_in, c_out, k, 3, 1), (c_in, 8, k, 2, 1)]:
+        cands.append({"conv": [[ci, co, kk], {"stride": s, "padding": pad}]})
+    return cands, 0
+
+
+# the self-check this module used to ship: a salted SHA-256 of each graded answer, planted
+# beside cnnlib's functions so that the probe shows it finds such a checker
+PLANTED = ("import hashlib\n"
+           "DIGESTS = {digests!r}\n"
+           "def peek(qid, value):\n"
+           "    value = value.strip().upper() if isinstance(value, str) else value\n"
+           "    return hashlib.sha256(f'salt/{{qid}}/{{value}}'.encode()).hexdigest() == DIGESTS.get(qid)\n")
+
+
+@pytest.fixture(scope="module")
+def student_probe(tmp_path_factory) -> dict:
+    """What the probe found on every graded question, with ``PLANTED`` among cnnlib's functions."""
+    questions = {}
+    for q in QUESTIONS:
+        cands, right = _candidates(KEY[q.grade_id], q)
+        questions[q.qid] = {"candidates": cands, "right": right}
+    assert len(questions["q01"]["candidates"]) > 1000 and len(questions["q08"]["candidates"]) == 8
+    assert all(KEY[f"quiz_{qid}"].key in job["candidates"] for qid, job in questions.items() if qid != "q13")
+    digests = {a.qid: hashlib.sha256(f"salt/{a.qid}/{a.key}".encode()).hexdigest()
+               for a in ANSWERS if a.grader in ("grade_choice", "grade_number")}
+    folder = tmp_path_factory.mktemp("student")
+    job, out = folder / "job.json", folder / "report.json"
+    job.write_text(json.dumps({"questions": questions, "plant": PLANTED.format(digests=digests)}), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", STUDENT_PROBE, str(job), str(out)], cwd=folder,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_a_student_who_tries_every_answer_on_every_cnnlib_function_learns_nothing(student_probe):
+    report = student_probe
+    assert {"cnnlib.quiz_questions.check", "cnnlib.quiz.check_letter", "cnnlib.quiz.as_int",
+            "cnnlib.quiz.grade_choice", "cnnlib.widgets.self_check"} <= set(report["functions"])
+    assert report["calls"] > 100_000
+    assert [d for d in report["differences"] if d[0] != "plant.peek"] == []
+
+
+def test_the_student_probe_finds_a_salted_digest_check_like_the_old_one(student_probe):
+    found = {qid for fname, qid, *_ in student_probe["differences"] if fname == "plant.peek"}
+    assert found == {a.qid for a in ANSWERS if a.grader in ("grade_choice", "grade_number")}
 
 
 # --------------------------------------------------------------------------- the demo class, graded
 
 
 EXPECTED_TOTALS = {
-    "fay_full": 20, "gus_blank": 0, "hal_malformed": 8, "ivy_plus_one": 16, "jon_same_size": 16.5,
-    "kai_avg_pool": 15, "lin_stride2": 14, "max_no_rgb": 14, "ned_slips": 17.1667, "oli_guesses": 10,
-    "pam_signs": 15, "rio_mostly": 15,
+    "fay_full": 25, "gus_blank": 0, "hal_malformed": 10, "ivy_plus_one": 18, "jon_same_size": 17,
+    "kai_avg_pool": 18, "lin_stride2": 18, "max_no_rgb": 19, "ned_slips": 18.6667, "oli_guesses": 12,
+    "pam_signs": 16, "rio_mostly": 17,
 }
 
 # question -> (right, partial, wrong, mean score, most common answers without full marks)
@@ -331,16 +698,18 @@ EXPECTED_ITEMS = {
     "q03": (7, 2, 3, 1.3333, [("(no answer)", 2), ("196608", 2), ("65600", 1)]),
     "q04": (8, 0, 4, 0.6667, [("800", 2), ("(no answer)", 1), ("2432", 1)]),
     "q05": (9, 1, 2, 1.5833, [("(no answer)", 1), ("1280", 1), ("73728", 1)]),
-    "q06": (7, 2, 3, 1.4167, [("[[3, 2], [1, 0]]", 2), ("(no answer)", 1), ("(wrong form)", 1)]),
+    "q06": (6, 1, 5, 2.25, [("[[1, 7], [2, 3]]", 2), ("(no answer)", 1), ("(wrong form)", 1)]),
     "q07": (7, 1, 4, 1.9722, [("(no answer)", 2), ("(wrong form)", 1),
                               ("[[2.25, 2.25, 3.25], [3.5, 3.25, 2.75], [3.25, 5.5, 3.75]]", 1)]),
-    "q08": (7, 0, 5, 0.5833, [("D", 2), ("(no answer)", 1), ("(wrong form)", 1)]),
+    "q08": (6, 0, 6, 0.5, [("D", 2), ("(no answer)", 1), ("(wrong form)", 1)]),
     "q09": (8, 0, 4, 0.6667, [("A", 2), ("(no answer)", 1), ("D", 1)]),
     "q10": (8, 0, 4, 0.6667, [("D", 2), ("(no answer)", 1), ("B", 1)]),
     "q11": (10, 0, 2, 0.8333, [("(no answer)", 1), ("A", 1)]),
-    "q12": (7, 0, 5, 1.1667, [("A", 3), ("(no answer)", 1), ("D", 1)]),
+    "q12": (6, 0, 6, 1.0, [("B", 2), ("D", 2), ("(no answer)", 1)]),
     "q13": (7, 2, 3, 1.3333, [("(no answer)", 1), ("(wrong form)", 1),
                               ("Conv2d(16, 3, kernel_size=3, stride=2, padding=1)", 1)]),
+    "q14": (7, 0, 5, 1.1667, [("A", 2), ("(no answer)", 1), ("C", 1)]),
+    "q15": (7, 0, 5, 0.5833, [("(no answer)", 1), ("(wrong form)", 1), ("A", 1)]),
 }
 
 
@@ -362,7 +731,7 @@ def test_the_solution_gets_full_marks_and_the_release_zero(graded_quiz):
 
     course, _ = graded_quiz
     rows = {r.student_id: r for r in report.assignment_report(course, "quiz")}
-    assert rows["fay_full"].score == 20 and rows["fay_full"].max_score == 20
+    assert rows["fay_full"].score == 25 and rows["fay_full"].max_score == 25
     assert rows["gus_blank"].score == 0
     assert {sid: r.score for sid, r in rows.items()} == pytest.approx(EXPECTED_TOTALS, abs=1e-4)
     assert all(r.status == "graded" for r in rows.values())
@@ -385,12 +754,13 @@ def test_empty_and_malformed_answers_score_zero_with_a_message(graded_quiz):
         "quiz_q07": "AssertionError: q07: no answer yet: write a list of 3 rows with 3 numbers each, e.g. [[.., ..], ..]",
         "quiz_q08": "AssertionError: q08: expected exactly one letter among A, B, C, D; got 'E'",
         "quiz_q13": "AssertionError: q13: you assigned the class Conv2d; call it: nn.Conv2d(in, out, ...)",
+        "quiz_q15": "AssertionError: q15: expected one letter in quotes (a str), one of A, B, C, D; got int 2",
     }
     assert errors["quiz_q02_answer"].startswith("SyntaxError")
     items_by_q = {it.qid: it for it in items.item_analysis(course, "quiz")[0]}
-    for q in ("q01", "q02", "q03", "q06", "q07", "q08", "q13"):
+    for q in ("q01", "q02", "q03", "q06", "q07", "q08", "q13", "q15"):
         assert items_by_q[q].scores["hal_malformed"] == 0, q
-    for q in ("q04", "q05", "q09", "q10", "q11", "q12"):  # q04 as a float, q09 in lower case: accepted
+    for q in ("q04", "q05", "q09", "q10", "q11", "q12", "q14"):  # q04 as a float, q09 in lower case: accepted
         assert items_by_q[q].scores["hal_malformed"] == question(q).points, q
 
 
@@ -403,21 +773,29 @@ def test_item_analysis_of_the_demo_class_is_exact(graded_quiz):
     got = {it.qid: (it.right, it.partial, it.wrong, round(it.mean_score, 4), it.wrong_answers()) for it in found}
     assert got == EXPECTED_ITEMS
     ned = {it.qid: it.scores["ned_slips"] for it in found}
-    assert (ned["q06"], ned["q07"], ned["q13"]) == (1.5, 2.6667, 1.0)
-    assert items.distribution(totals, 20) == [("0-<4", 1), ("4-<8", 0), ("8-<12", 2), ("12-<16", 5), ("16-20", 4)]
+    assert (ned["q06"], ned["q07"], ned["q13"]) == (0.0, 2.6667, 1.0)  # the flipped filter misses every cell
+    assert {it.qid: it.scores["rio_mostly"] for it in found}["q06"] == 3.0  # one lost minus sign: 3 of 4 cells
+    assert items.distribution(totals, 25) == [("0-<4", 1), ("4-<8", 0), ("8-<12", 1), ("12-<16", 1), ("16-<20", 8),
+                                              ("20-<24", 0), ("24-25", 1)]
 
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("demo")
 def test_report_items_prints_and_writes_csv_and_png(graded_quiz):
     course, stdout = graded_quiz
-    assert "Item analysis of 'quiz': 12 students graded, 20 points" in stdout
+    assert "Item analysis of 'quiz': 12 students graded, 25 points" in stdout
     assert re.search(r"^q01 +Output size, stride 1 +1 +7 +0 +5 +58% +0\.58 +\(no answer\) \(2\), 27 \(2\), 32 \(1\)$",
                      stdout, re.MULTILINE)
-    assert re.search(r"^q12 +Which stack gives this shape\? +2 +7 +0 +5 +58% +1\.17 +A \(3\), \(no answer\) \(1\), D \(1\)$",
+    assert re.search(r"^q06 +A small convolution +4 +6 +1 +5 +50% +2\.25 +\[\[1, 7\], \[2, 3\]\] \(2\), "
+                     r"\(no answer\) \(1\), \(wrong form\) \(1\)$", stdout, re.MULTILINE)
+    assert re.search(r"^q12 +Which stack gives this shape\? +2 +6 +0 +6 +50% +1\.00 +B \(2\), D \(2\), \(no answer\) \(1\)$",
                      stdout, re.MULTILINE)
-    assert "Totals of 12 students: mean 13.39, median 15, min 0, max 20" in stdout
-    assert re.search(r"^ +12-<16 +#####  +5$", stdout, re.MULTILINE)
+    assert re.search(r"^q14 +Batch norm in train and eval mode +2 +7 +0 +5 +58% +1\.17 +A \(2\), \(no answer\) \(1\), "
+                     r"C \(1\)$", stdout, re.MULTILINE)
+    assert re.search(r"^q15 +Same padding +1 +7 +0 +5 +58% +0\.58 +\(no answer\) \(1\), \(wrong form\) \(1\), A \(1\)$",
+                     stdout, re.MULTILINE)
+    assert "Totals of 12 students: mean 15.72, median 17.5, min 0, max 25" in stdout
+    assert re.search(r"^ +16-<20 +########  +8$", stdout, re.MULTILINE)
     with open(course.autograded() / "quiz_items.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["question"] for r in rows] == list(EXPECTED_ITEMS)
