@@ -4,8 +4,8 @@
 2. the demo classes hand in under ``submitted/``: the lecture class (:mod:`.lecture`, with
    HW2 and its checkpoints from :mod:`.hw2`) and the quiz class (:mod:`.quiz`);
 3. every assignment graded by ``cnn-course autograde`` (sandboxed, ``--jobs 2``), feedback included;
-   the assignments' runs at the same time (what one run spends waiting on a time limit, the
-   others use);
+   two assignments' runs at a time (what one run spends waiting on a time limit, the other
+   uses);
 4. ``nbgrader export`` to ``grades.csv``;
 5. the report of each assignment, with each student's status, and the quiz's item analysis.
 """
@@ -112,16 +112,19 @@ def run(course: Course, stray_checkpoints) -> int:
     t0 = _step(2, "hand in: the demo classes under submitted/")
     hand_in(course, names)
     _done(t0)
-    t0 = _step(3, f"cnn-course autograde --jobs {JOBS} for each assignment, at the same time: "
-                  "sandboxed kernels, feedback without hidden tests")
+    t0 = _step(3, f"cnn-course autograde --jobs {JOBS} for each assignment, two at a time: "
+                  "sandboxed kernels, tests judged outside them, feedback without hidden tests")
 
     def grade(a: str) -> str:
         t1 = time.perf_counter()
         graded = autograde.autograde(course, a, jobs=JOBS)
         return f"      {a}: {len(graded)} hand-ins in {time.perf_counter() - t1:.1f} s"
 
-    with ThreadPoolExecutor(len(names)) as pool:  # one run's time-out or crash leaves the others' cores busy
-        for line in pool.map(grade, names):
+    # two runs at a time, the largest first: the lecture on one side, HW2 then the quiz on the other (what
+    # one run spends waiting on a time limit, the other uses; more runs would only share the same cores)
+    order = sorted(names, key=lambda a: -len(course.release_notebooks(a)) * len(course.students(a)))
+    with ThreadPoolExecutor(2) as pool:
+        for line in pool.map(grade, order):
             print(line)
     _done(t0)
     t0 = _step(4, "nbgrader export -> grades.csv")
