@@ -33,7 +33,7 @@ EXPECTED = {
     "ben_untouched": dict.fromkeys(FULL, 0),
     "cai_mistakes": {
         "01_images_as_tensors": 12,  # reshape (-4), channel mean for gray (-4)
-        "02_convolution_by_hand": 6,  # the slide's typo copied (-3), kernel flipped (-6)
+        "02_convolution_by_hand": 4,  # the feature map worked out with the filter flipped (-5), kernel flipped (-6)
         "03_stride_padding_channels": 14,  # output size off by one (-3), padding forgotten (-3)
         "04_pooling": 8,  # max instead of average: nb04_pool2d_avg (-3), nb04_pool2d_torch hidden avg (-4)
         "05_batch_norm": 10,  # unbiased variance in the normalisation (-5), graded in train mode (-5)
@@ -53,7 +53,7 @@ REASONS = {
     "sam_crashes": "03_stride_padding_channels.ipynb: cell 12 (nb03_conv2d_impl): the kernel died in this cell: "
                    "exit code 3",
     "tia_loops": "06_cnn_in_pytorch.ipynb not handed in (0 points); "
-                 "04_pooling.ipynb: cell 8 (nb04_pool2d_impl) ran past the 60 s limit (interrupted)",
+                 "04_pooling.ipynb: cell 9 (nb04_pool2d_impl) ran past the 60 s limit (interrupted)",
 }
 
 # What cai_mistakes sees: notebook stem -> {failed grade_id: words its hint must contain}.
@@ -61,8 +61,7 @@ HINTS = {
     "01_images_as_tensors": {"nb01_to_chw": "permute moves axes",
                              "nb01_grayscale": "you averaged R, G and B equally"},
     "02_convolution_by_hand": {
-        "nb02_feature_map": "first wrong value at index (3, 2): expected 2, got 1 (1 of 16 values differ, "
-                            "largest difference 1). Hint: copied the slide? Its feature map has a typo.",
+        "nb02_feature_map": "feature_map_by_hand: these are the values of the flipped filter (a true convolution)",
         "nb02_conv2d_single": "conv2d_single(image, kernel) flips the kernel: you computed a true convolution "
                               "(kernel flipped by 180 degrees, as in signal processing); CNNs and PyTorch compute "
                               "cross-correlation: multiply each window by the kernel as it is, no flip",

@@ -18,6 +18,7 @@ import pytest
 from conftest import RELEASE, ROOT, SOURCE, grade_meta, nb_id, release_notebooks, source_notebooks
 
 from cnn_course.reports import answer_key, leaks
+from cnn_course.reports import answers as parsing
 from cnnlib import ops, slides
 
 ANSWERS = leaks.course_answers(SOURCE)
@@ -101,10 +102,10 @@ def test_every_graded_cell_has_its_answers_collected(path):
     for cell in nb.cells:
         tree = ast.parse(_hidden(cell) or "pass")
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and leaks._call_name(node) in leaks.CHECKS and len(node.args) >= 2
+            if (isinstance(node, ast.Call) and parsing._call_name(node) in leaks.CHECKS and len(node.args) >= 2
                     and isinstance(node.args[0], ast.Name) and node.args[0].id in by_name):
-                expected = leaks.literal_value(node.args[1])
-                if expected is not leaks._NOT_A_VALUE:
+                expected = parsing.literal_value(node.args[1])
+                if expected is not parsing._NOT_A_VALUE:
                     assert _same(by_name[node.args[0].id].value, expected), node.args[0].id
 
     # the quiz: every graded cell, as its graders read it
