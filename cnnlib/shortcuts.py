@@ -170,9 +170,35 @@ def _typed(node) -> bool:
             all(_typed(v) for v in node.values)
     if isinstance(node, ast.Call):
         func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-        return (func in _WRAPPERS and len(node.args) == 1 and _typed(node.args[0])
-                and all(k.arg == "dtype" for k in node.keywords))
+        if func == "dict":  # dict(C1=156, ...)
+            return not node.args and all(k.arg and _typed(k.value) for k in node.keywords)
+        return (func in _WRAPPERS and 1 <= len(node.args) <= 2 and _typed(node.args[0])
+                and all(_dtype(a) for a in node.args[1:]) and all(k.arg == "dtype" for k in node.keywords))
     return False
+
+
+def _dtype(node) -> bool:
+    """A dtype given by name: ``float``, ``np.float32``, ``torch.float64``, ``"float32"``."""
+    return isinstance(node, (ast.Name, ast.Attribute)) or (isinstance(node, ast.Constant) and
+                                                            isinstance(node.value, str))
+
+
+def _assigned(stmt, name: str):
+    """The value ``stmt`` assigns to ``name`` at the top level (``a, b = x, y`` too), else None."""
+    if isinstance(stmt, ast.AnnAssign):
+        return stmt.value if isinstance(stmt.target, ast.Name) and stmt.target.id == name else None
+    if not isinstance(stmt, ast.Assign):
+        return None
+    found = None
+    for target in stmt.targets:
+        if isinstance(target, ast.Name) and target.id == name:
+            found = stmt.value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for i, elt in enumerate(target.elts):
+                if isinstance(elt, ast.Name) and elt.id == name:  # a, b = x, y: x; a, b = f(): f() itself
+                    pairs = isinstance(stmt.value, (ast.Tuple, ast.List)) and len(stmt.value.elts) == len(target.elts)
+                    found = stmt.value.elts[i] if pairs else stmt.value
+    return found
 
 
 def typed_by_hand(sources: list[str], name: str) -> str | None:
@@ -187,15 +213,14 @@ def typed_by_hand(sources: list[str], name: str) -> str | None:
         except SyntaxError:
             continue
         for stmt in tree.body:
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                    value = stmt.value
+            found = _assigned(stmt, name)
+            if found is not None:
+                value = found
     if value is None:
         return f"{name}: set it in its answer cell, e.g. {name} = [[1, 2], [3, 4]]"
     if not _typed(value):
         return (f"{name} is computed by code ({ast.unparse(value)[:80]}): work it out by hand and type the "
-                f"numbers, e.g. {name} = [[1, 2], [3, 4]] (arithmetic of numbers is fine)")
+                f"numbers (a list, a table, a dict of numbers; arithmetic of numbers is fine)")
     return None
 
 

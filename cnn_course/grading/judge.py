@@ -104,11 +104,15 @@ class Judge:
         self.setup_error = ""
 
     def forward(self, output: NotebookNode) -> None:
-        """Output the kernel made during a request (the student's prints, plots, warnings)."""
+        """Output the kernel made during a request (the student's prints, plots, warnings).
+
+        The kernel's stderr (a library's warning about the student's code) is shown as ordinary
+        text: under the judge, only a failed check or an error costs the cell its points.
+        """
         if self.outputs is None:
             return
         if output.output_type == "stream":
-            self.outputs.stream(output.name, output.text)
+            self.outputs.stream("stdout", output.text if output.name == "stdout" else _as_note(output.text))
         else:
             self.outputs.add(output)
 
@@ -182,6 +186,10 @@ class Judge:
             if last is not None:
                 return eval(compile(ast.Expression(last.value), "<test>", "eval"), self.ns)
         return None
+
+
+def _as_note(stderr_text: str) -> str:
+    return "".join(f"[stderr] {line}" for line in stderr_text.splitlines(keepends=True))
 
 
 def _error(ename: str, evalue: str, exc: BaseException | None = None) -> NotebookNode:

@@ -112,6 +112,7 @@ def _local_names(fn) -> set[str]:
 def uses(node, origin: dict[str, str], forbidden: tuple[str, ...], local: set[str]) -> tuple[list[str], list[str]]:
     """(forbidden uses, dynamic lookups) in ``node``: names, attribute chains and imports."""
     hits, dynamic = [], []
+    roots = {id(sub.value) for sub in ast.walk(node) if isinstance(sub, ast.Attribute)}  # F of F.conv2d
     for sub in ast.walk(node):
         if isinstance(sub, (ast.Import, ast.ImportFrom)):
             mods = [a.name for a in sub.names] if isinstance(sub, ast.Import) else [sub.module or ""]
@@ -125,7 +126,7 @@ def uses(node, origin: dict[str, str], forbidden: tuple[str, ...], local: set[st
             if sub.attr == "modules" and path and path[0] in {"sys"} | {k for k, v in origin.items() if v == "sys"}:
                 dynamic.append("sys.modules")
         elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in local:
-            if sub.id in origin and _matches(origin[sub.id], forbidden):
+            if sub.id in origin and _matches(origin[sub.id], forbidden) and id(sub) not in roots:
                 hits.append(sub.id)
             if sub.id in DYNAMIC or origin.get(sub.id, "").startswith("importlib"):
                 dynamic.append(sub.id)
