@@ -35,6 +35,7 @@ from .execute import OUTCOMES_ENV
 
 PRIVATE_CONFIG = Path(__file__).with_name("private_config.py")
 CHUNKS_PER_WORKER = 3  # students are graded in about this many chunks per worker (see Grader.run)
+MIN_CHUNK = 3  # of at least this many students: each chunk is one nbgrader process (about 5 s of start-up)
 
 
 def load_release(course: Course, assignment: str) -> dict[str, nbformat.NotebookNode]:
@@ -176,7 +177,7 @@ class Grader:
         gradable = [s for s in students if hand_ins[s].notebooks]
         tpl = self._template()
         jobs = max(1, min(self.jobs, len(gradable)))
-        size = max(1, math.ceil(len(gradable) / (jobs * CHUNKS_PER_WORKER)))
+        size = max(MIN_CHUNK, math.ceil(len(gradable) / (jobs * CHUNKS_PER_WORKER)))
         chunks = deque(gradable[k:k + size] for k in range(0, len(gradable), size))  # pop/popleft: thread-safe
         with sandbox.claimed_users(jobs) as users, ThreadPoolExecutor(jobs) as pool:
             done = list(pool.map(lambda i: self._worker(tpl, i, chunks, hand_ins, users[i]), range(jobs)))
