@@ -293,6 +293,26 @@ def hw2_test_set(spec: str | os.PathLike | None = None, *, download: bool | None
     return ds
 
 
+def _shape_mask(k: int, yy, xx, cy, cx, r, period) -> np.ndarray:
+    """(m, 32, 32) bool: where shape ``SYNTHETIC_CLASSES[k]`` covers each of m images."""
+    dy, dx = yy - cy, xx - cx
+    d = np.hypot(dy, dx)
+    box = (np.abs(dy) < r) & (np.abs(dx) < r)
+    masks = (
+        lambda: d < r,                                                      # disc
+        lambda: box,                                                        # square
+        lambda: (d < r) & (d > 0.6 * r),                                    # ring
+        lambda: ((np.abs(dy) < 0.25 * r) | (np.abs(dx) < 0.25 * r)) & box,  # cross
+        lambda: box & (np.mod(yy, period) < period / 2),                    # horizontal stripes
+        lambda: box & (np.mod(xx, period) < period / 2),                    # vertical stripes
+        lambda: box & (np.mod(xx + yy, period * 1.4) < period * 0.7),       # diagonal stripes
+        lambda: box & ((np.floor(dy / 3) + np.floor(dx / 3)) % 2 == 0),     # checkerboard
+        lambda: (dy < r) & (np.abs(dx) < (dy + r) / 2),                     # triangle
+        lambda: box & ~((np.abs(dy) < 0.6 * r) & (np.abs(dx) < 0.6 * r)),   # frame
+    )
+    return np.broadcast_to(masks[k](), (len(cy), 32, 32))
+
+
 def synthetic_cifar(n: int = 5000, seed: int = 0, noise: float = 20.0) -> ImageSet:
     """A GENERATED look-alike of CIFAR-10 (not photos): 10 classes of coloured shapes.
 
@@ -309,26 +329,11 @@ def synthetic_cifar(n: int = 5000, seed: int = 0, noise: float = 20.0) -> ImageS
     cy = rng.uniform(11, 21, (n, 1, 1)).astype(np.float32)
     cx = rng.uniform(11, 21, (n, 1, 1)).astype(np.float32)
     r = rng.uniform(6, 10, (n, 1, 1)).astype(np.float32)
-    dy, dx = yy - cy, xx - cx
-    d = np.hypot(dy, dx)
-    box = (np.abs(dy) < r) & (np.abs(dx) < r)
     period = rng.uniform(3, 5, (n, 1, 1)).astype(np.float32)
-    masks = [
-        d < r,                                                      # disc
-        box,                                                        # square
-        (d < r) & (d > 0.6 * r),                                    # ring
-        ((np.abs(dy) < 0.25 * r) | (np.abs(dx) < 0.25 * r)) & box,  # cross
-        box & (np.mod(yy, period) < period / 2),                    # horizontal stripes
-        box & (np.mod(xx, period) < period / 2),                    # vertical stripes
-        box & (np.mod(xx + yy, period * 1.4) < period * 0.7),       # diagonal stripes
-        box & ((np.floor(dy / 3) + np.floor(dx / 3)) % 2 == 0),     # checkerboard
-        (dy < r) & (np.abs(dx) < (dy + r) / 2),                     # triangle
-        box & ~((np.abs(dy) < 0.6 * r) & (np.abs(dx) < 0.6 * r)),   # frame
-    ]
     shape = np.zeros((n, 32, 32), bool)
-    for k, m in enumerate(masks):
-        sel = y == k
-        shape[sel] = np.broadcast_to(m, (n, 32, 32))[sel]
+    for k in range(10):  # each class's mask, computed for that class's images only
+        sel = np.flatnonzero(y == k)
+        shape[sel] = _shape_mask(k, yy, xx, cy[sel], cx[sel], r[sel], period[sel])
     fg = rng.uniform(0, 255, (n, 1, 1, 3)).astype(np.float32)
     bg = rng.uniform(0, 255, (n, 1, 1, 3)).astype(np.float32)
     # keep the shape visible: push the foreground away from the background

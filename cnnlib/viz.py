@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from .checks import to_numpy
+from .gallery import show_images, show_misclassified
 
 __all__ = [
     "show_channels",
@@ -92,15 +93,6 @@ def register_ipython_display() -> bool:
 register_ipython_display()
 
 
-def _hwc(img: np.ndarray) -> np.ndarray:
-    """(C, H, W) or (H, W, C) or (H, W) -> something ``imshow`` takes."""
-    if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1, 3):
-        img = np.transpose(img, (1, 2, 0))
-    if img.ndim == 3 and img.shape[-1] == 1:
-        img = img[..., 0]
-    return img
-
-
 def show_channels(img, title: str = "An RGB image and its channels") -> Figure:
     """The image and each of its channels in grey, side by side.
 
@@ -122,33 +114,6 @@ def show_channels(img, title: str = "An RGB image and its channels") -> Figure:
     for ax in axes:
         ax.set_xlabel("width (W)")
         ax.set_ylabel("height (H)")
-    fig.suptitle(title)
-    return fig
-
-
-def show_images(images, labels=None, class_names=None, title: str = "Images", ncols: int = 10) -> Figure:
-    """A grid of images with their labels.
-
-    Args:
-        images: (N, H, W, C), (N, C, H, W) or (N, H, W); uint8 or float in [0, 1].
-        labels: optional (N,) ints; shown as ``class_names[label]`` when names are given.
-    """
-    arr = to_numpy(images, "images")
-    if arr.ndim not in (3, 4):
-        raise ValueError(f"images must have shape (N, H, W), (N, H, W, C) or (N, C, H, W); got {arr.shape}")
-    n = arr.shape[0]
-    ncols = max(1, min(ncols, n))
-    nrows = -(-n // ncols)
-    fig = Figure(figsize=(1.3 * ncols, 1.5 * nrows + 0.4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-    for i, ax in enumerate(axes):
-        ax.axis("off")
-        if i >= n:
-            continue
-        ax.imshow(_hwc(arr[i]), cmap="gray")
-        if labels is not None:
-            lab = int(np.asarray(labels)[i])
-            ax.set_title(class_names[lab] if class_names is not None else str(lab), fontsize=8)
     fig.suptitle(title)
     return fig
 
@@ -181,7 +146,8 @@ def show_kernels(weights, title: str = "Kernels (filters)", ncols: int = 8) -> F
     Args:
         weights: (KH, KW) one kernel, or (F, C, KH, KW) as ``nn.Conv2d.weight``: one panel
             per filter and input channel (titled ``f{i} c{j}``). Numbers are written into
-            the cells when a kernel is at most 7x7.
+            the cells of at most four kernels of at most 7x7 (hand-made filters; a layer's
+            learned filters show as colours only).
         title: the figure's title.
         ncols: panels per row.
 
@@ -202,7 +168,7 @@ def show_kernels(weights, title: str = "Kernels (filters)", ncols: int = 8) -> F
     for k, ax in enumerate(axes):
         i, j = divmod(k, c)
         ax.imshow(w[i, j], cmap="bwr", vmin=-vmax, vmax=vmax)
-        if max(kh, kw) <= 7:
+        if max(kh, kw) <= 7 and f * c <= 4:
             _annotate(ax, w[i, j])
         ax.set_title(f"f{i} c{j}" if w.shape[:2] != (1, 1) else f"{kh}x{kw} kernel", fontsize=8)
         ax.set_xlabel("width (W)", fontsize=7)
@@ -365,41 +331,4 @@ def show_confusion_matrix(cm, class_names=None, title: str = "Confusion matrix (
     acc = np.trace(arr) / total if total else 0.0
     ax.set_title(f"{int(total):,} images, accuracy {acc:.1%}", fontsize=9)
     fig.suptitle(title)
-    return fig
-
-
-def show_misclassified(images, y_true, y_pred, class_names=None, n: int = 20,
-                       title: str = "Misclassified images", ncols: int = 10) -> Figure:
-    """A gallery of the first ``n`` images whose prediction is wrong, titled "true -> predicted".
-
-    Args:
-        images: (N, H, W, C), (N, C, H, W) or (N, H, W); uint8 or float in [0, 1].
-        y_true, y_pred: (N,) class indices; names from ``class_names`` when given.
-
-    Raises:
-        ValueError: lengths that do not match the images.
-    """
-    arr = to_numpy(images, "images")
-    t = np.asarray(to_numpy(y_true, "y_true")).astype(np.int64).ravel()
-    p = np.asarray(to_numpy(y_pred, "y_pred")).astype(np.int64).ravel()
-    if arr.ndim not in (3, 4) or not len(arr) == len(t) == len(p):
-        raise ValueError(f"expected images (N, ...) with N labels each in y_true and y_pred; got images "
-                         f"{arr.shape}, y_true {t.shape}, y_pred {p.shape}")
-    wrong = np.flatnonzero(t != p)
-    show = wrong[:n]
-    name = (lambda i: str(class_names[i])) if class_names is not None else str
-    head = f"{title}: {len(wrong):,} of {len(t):,} wrong"
-    if len(show) == 0:
-        fig = Figure(figsize=(5, 1.2), layout="constrained")
-        ax = fig.subplots()
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
-        fig.suptitle(head)
-        return fig
-    fig, axes = _grid(len(show), ncols, 1.35, head + (f" (first {len(show)})" if len(wrong) > len(show) else ""))
-    for ax, i in zip(axes, show, strict=True):
-        ax.imshow(_hwc(arr[i]), cmap="gray")
-        ax.set_title(f"{name(t[i])}\n-> {name(p[i])}", fontsize=7, color="darkred")
-        ax.set_xticks([])
-        ax.set_yticks([])
     return fig

@@ -33,7 +33,10 @@ def test_show_images_labels_each_image_with_its_class():
     x, y = cifar10_samples()
     fig = viz.show_images(x[:4], y[:4], CIFAR10_CLASSES, title="four", ncols=2)
     assert fig.get_suptitle() == "four"
-    assert [ax.get_title() for ax in fig.axes[:4]] == [CIFAR10_CLASSES[i] for i in y[:4]]
+    (ax,) = fig.axes  # one picture, a caption above each image
+    assert [t.get_text() for t in ax.texts] == [CIFAR10_CLASSES[i] for i in y[:4]]
+    canvas = ax.images[0].get_array()
+    assert canvas.shape[1] == 2 * (32 + 4) and (np.asarray(canvas[-36:-4, 38:70]) == x[3] / 255).all()  # gaps of 4 px
     render(fig)
 
 
@@ -135,7 +138,7 @@ def test_show_misclassified_shows_only_wrong_predictions_true_then_predicted():
     pred[[1, 4, 7]] = (y[[1, 4, 7]] + 1) % 10
     fig = viz.show_misclassified(x, y, torch.from_numpy(pred), CIFAR10_CLASSES, n=2)
     assert fig.get_suptitle() == "Misclassified images: 3 of 30 wrong (first 2)"
-    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    titles = [t.get_text() for t in fig.axes[0].texts]
     assert titles == [f"{CIFAR10_CLASSES[y[i]]}\n-> {CIFAR10_CLASSES[pred[i]]}" for i in (1, 4)]
     render(fig)
     none = viz.show_misclassified(x, y, y)
