@@ -45,6 +45,33 @@ def test_a_kernel_that_dies_costs_the_cells_from_there_on(tmp_path, monkeypatch)
                        "reason": "cell 1 (c1): the kernel died in this cell: exit code 3"}
 
 
+def test_a_kernel_that_cannot_bind_its_port_is_started_again(tmp_path, monkeypatch):
+    """Another process takes a port between jupyter_client choosing it and the kernel binding it."""
+    import socket
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    taken, launch = [], AsyncKernelManager._async_launch_kernel
+
+    async def first_port_taken(self, kernel_cmd, **kw):
+        if not taken:  # the first kernel finds its shell port in use and exits before it replies
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+            sock.bind(("127.0.0.1", self.shell_port))
+            sock.listen()
+            taken.append(sock)
+        return await launch(self, kernel_cmd, **kw)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_launch_kernel", first_port_taken)
+    try:
+        nb, outcome = run(tmp_path, monkeypatch, ["print(6 * 7)"])
+    finally:
+        for sock in taken:
+            sock.close()
+    assert len(taken) == 1 and nb.cells[0].outputs[0].text == "42\n"
+    assert outcome["status"] == "graded"
+
+
 def test_a_cell_that_ignores_the_interrupt_is_stopped_and_the_rest_not_run(tmp_path, monkeypatch):
     stubborn = "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except KeyboardInterrupt:\n        pass"
     nb, outcome = run(tmp_path, monkeypatch, ["x = 1", stubborn, "print(x)"], timeout=2)

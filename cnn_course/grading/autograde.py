@@ -162,7 +162,8 @@ class Grader:
                 else:  # not again in this folder's next runs: the report says it could not be graded
                     shutil.rmtree(root / "submitted" / s, ignore_errors=True)
             mine += chunk
-        self._feedback(root)
+        if mine:
+            self._feedback(root)
         return root, mine
 
     def run(self, students: list[str]) -> dict[str, results.StudentResult]:
@@ -176,9 +177,9 @@ class Grader:
         res = {sid: results.from_hand_in(sid, hand_ins[sid]) for sid in students}
         gradable = [s for s in students if hand_ins[s].notebooks]
         tpl = self._template()
-        jobs = max(1, min(self.jobs, len(gradable)))
-        size = max(MIN_CHUNK, math.ceil(len(gradable) / (jobs * CHUNKS_PER_WORKER)))
+        size = max(MIN_CHUNK, math.ceil(len(gradable) / (self.jobs * CHUNKS_PER_WORKER)))
         chunks = deque(gradable[k:k + size] for k in range(0, len(gradable), size))  # pop/popleft: thread-safe
+        jobs = max(1, min(self.jobs, len(chunks)))  # no worker without a chunk to grade
         with sandbox.claimed_users(jobs) as users, ThreadPoolExecutor(jobs) as pool:
             done = list(pool.map(lambda i: self._worker(tpl, i, chunks, hand_ins, users[i]), range(jobs)))
         where = {sid: root for root, mine in done for sid in mine}

@@ -37,6 +37,7 @@ from .remote import KernelGone, TimeLimit
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
 INSTALL = f"(lambda d: (exec({AGENT_SOURCE!r}, d), d['install'](get_ipython().user_ns)))({{}})"
 INTERRUPT_GRACE_S = 5
+KERNEL_START_TRIES = 3  # kernels started per notebook before nbclient's error stands
 
 
 def _output(msg) -> NotebookNode | None:
@@ -70,6 +71,26 @@ class JudgeExecute(Execute):
         return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds the sync name to its own method
+
+    async def async_start_new_kernel_client(self):
+        """nbclient's, with another kernel (new ports) when one exits before its first reply.
+
+        jupyter_client picks free ports and hands them to the kernel to bind; a process starting
+        at the same moment can take one first ("Address already in use") and the kernel exits
+        before it answers. No student code has run then: that is the machine's doing, and it
+        must not cost the student the notebook.
+        """
+        for attempt in range(1, KERNEL_START_TRIES + 1):
+            try:
+                return await super().async_start_new_kernel_client()
+            except RuntimeError as err:  # nbclient has cleaned up that kernel and its manager
+                if "before replying to kernel_info" not in str(err) or attempt == KERNEL_START_TRIES:
+                    raise
+                self.log.warning("The kernel exited while it started (%s); starting another", err)
+            self.create_kernel_manager()
+            await self.async_start_new_kernel()
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     # -- a judged cell ---------------------------------------------------------------------
     def _answers(self) -> set[str]:
