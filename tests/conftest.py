@@ -114,6 +114,9 @@ class Demo:
         return nbformat.read(self.root / "autograded" / student / assignment / f"{notebook}.ipynb", as_version=4)
 
 
+DEMO_TIMEOUT_S = 20  # per-cell limit of the graded demo course (the course's own config says 60 s)
+
+
 def _graded_once(tmp_path_factory, what: str) -> None:
     """Fail if another xdist worker already built ``what``: its tests must share one xdist group."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
@@ -130,6 +133,8 @@ def _graded_once(tmp_path_factory, what: str) -> None:
 def graded_demo(tmp_path_factory) -> Demo:
     _graded_once(tmp_path_factory, "demo")
     root = copy_course(tmp_path_factory.mktemp("demo") / "course")
+    with open(root / "nbgrader_config.py", "a", encoding="utf-8") as fh:  # tia_loops waits this long, not 60 s
+        fh.write(f"\nc.Execute.timeout = {DEMO_TIMEOUT_S}\n")
     proc = cnn_course("demo", "--course", str(root), timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return Demo(root, proc.stdout)

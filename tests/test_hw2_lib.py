@@ -323,9 +323,9 @@ def run_cli(*args, cwd):
 
 @pytest.mark.slow
 def test_train_and_evaluate_command_lines(tmp_path, shapes):
-    write_npz(tmp_path / "train.npz", data.synthetic_cifar(n=1000, seed=0))
-    write_npz(tmp_path / "test.npz", shapes)
-    r = run_cli("cnnlib.train", "--data", "train.npz", "--val", "200", "--out", "ck.pt", "--epochs", "2",
+    write_npz(tmp_path / "train.npz", data.synthetic_cifar(n=500, seed=0))
+    write_npz(tmp_path / "test.npz", shapes.subset(300))
+    r = run_cli("cnnlib.train", "--data", "train.npz", "--val", "100", "--out", "ck.pt", "--epochs", "1",
                 "--recipe", "tutorial", "--no-progress", "--device", "cpu", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "device: cpu" in r.stdout and re.search(r"val_accuracy 0\.\d{4}", r.stdout)  # --device is honoured
@@ -334,12 +334,12 @@ def test_train_and_evaluate_command_lines(tmp_path, shapes):
     last = r.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"accuracy [01]\.\d{4}", last)
     model, info = train.load_checkpoint(tmp_path / "ck.pt")
-    expected = train.evaluate(model, shapes, tta=info["config"]["tta"], mean=info["mean"], std=info["std"])
+    expected = train.evaluate(model, shapes.subset(300), tta=info["config"]["tta"], mean=info["mean"], std=info["std"])
     assert float(last.split()[1]) == pytest.approx(expected, abs=1e-4)
     # --val 0: every image trains
     r = run_cli("cnnlib.train", "--data", "train.npz", "--val", "0", "--out", "all.pt", "--epochs", "1",
                 "--recipe", "tutorial", "--no-progress", cwd=tmp_path)
-    assert r.returncode == 0 and "1,000 training images, no validation split" in r.stdout
+    assert r.returncode == 0 and "500 training images, no validation split" in r.stdout
 
 
 @pytest.mark.slow
