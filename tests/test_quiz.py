@@ -669,6 +669,7 @@ def student_probe(tmp_path_factory) -> dict:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+@pytest.mark.xdist_group("quiz_probe")  # one worker runs the probe once
 def test_a_student_who_tries_every_answer_on_every_cnnlib_function_learns_nothing(student_probe):
     report = student_probe
     assert {"cnnlib.quiz_questions.check", "cnnlib.quiz.check_letter", "cnnlib.quiz.as_int",
@@ -677,6 +678,7 @@ def test_a_student_who_tries_every_answer_on_every_cnnlib_function_learns_nothin
     assert [d for d in report["differences"] if d[0] != "plant.peek"] == []
 
 
+@pytest.mark.xdist_group("quiz_probe")  # one worker runs the probe once
 def test_the_student_probe_finds_a_salted_digest_check_like_the_old_one(student_probe):
     found = {qid for fname, qid, *_ in student_probe["differences"] if fname == "plant.peek"}
     assert found == {a.qid for a in ANSWERS if a.grader in ("grade_choice", "grade_number")}
