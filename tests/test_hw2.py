@@ -115,6 +115,27 @@ def test_unusable_checkpoint_zeroes_only_the_accuracy_cells(graded, sid):
         assert not cell["stderr"], f"{gid}: {cell['stderr']}"
 
 
+def test_stock_nbgrader_gives_the_honest_hand_in_the_same_grades(graded, tmp_path):
+    """The same hand-in and test set under plain `nbgrader autograde` (the course's config): same per-cell grades."""
+    from test_autograde import grades_by_cell
+
+    from cnn_course.nbgrader_run import course_env
+
+    course = graded[0]
+    stock = copy_course(tmp_path / "stock", assignments=("hw2",))
+    shutil.copytree(course / "submitted" / "with_model", stock / "submitted" / "with_model")
+    test = synthetic_cifar(1000, seed=1)  # the graded run's test set
+    np.savez(tmp_path / "hw2_test.npz", x=test.x, y=test.y)
+    env = {k: v for k, v in course_env().items() if k != "CNNLIB_HW2_QUICK"}
+    env[HW2_TEST_ENV] = str(tmp_path / "hw2_test.npz")
+    assert nbgrader(stock, "generate_assignment", "hw2", "--force", env=env).ok
+    res = nbgrader(stock, "autograde", "hw2", "--force", env=env)
+    assert res.ok, res.output[-3000:]
+    want = grades_by_cell(Course(course).gradebook_url("hw2"), "hw2")
+    got = grades_by_cell(f"sqlite:///{stock / 'gradebook.db'}", "hw2")
+    assert got == {k: v for k, v in want.items() if k[0] == "with_model"} and sum(got.values()) == 50
+
+
 def test_nbgrader_validate_passes_with_the_trained_checkpoint(trained, tmp_path, monkeypatch):
     shutil.copy(NB, tmp_path / NB.name)
     shutil.copy(trained[0] / "hw2_model.pt", tmp_path / "hw2_model.pt")
