@@ -9,7 +9,7 @@ drive them directly, and drive the widgets by setting their values).
   and the feature map (特徵圖) filled so far; a line of text gives ``sum = <value>``.
   Defaults: the slides' 6x6 image and 3x3 filter. Logic: :class:`ConvStepper`.
   For browser tests, the slider carries the CSS class ``cnn-stepper-slider`` (description
-  ``window``, values 0 .. OH*OW-1) and the text the class ``cnn-stepper-sum``.
+  ``window``, values 1 .. OH*OW: window 1 is the top-left one, as the text says) and the text the class ``cnn-stepper-sum``.
 * ``pooling_explorer(x=None)``: kernel, stride and mode ("max"/"avg") controls over the
   slides' 4x4 pooling example; the output comes from ``cnnlib.ops.pool2d``. Logic:
   :class:`PoolingExplorer`. CSS classes ``cnn-pool-kernel``, ``cnn-pool-stride``,
@@ -198,7 +198,7 @@ def conv_stepper(image=None, kernel=None, stride: int = 1, padding: int = 0):
 
     Args: as :class:`ConvStepper` (defaults: the slides' image and filter, stride 1, no padding).
 
-    The box holds an ``IntSlider`` (description ``window``, 0..OH*OW-1, CSS class
+    The box holds an ``IntSlider`` (description ``window``, 1..OH*OW, CSS class
     ``cnn-stepper-slider``), an ``HTML`` line with ``sum = <value>`` (class
     ``cnn-stepper-sum``) and an ``Image`` with :meth:`ConvStepper.figure`; moving the
     slider updates both. ``box.stepper`` is the logic object, ``box.current_figure``
@@ -210,8 +210,8 @@ def conv_stepper(image=None, kernel=None, stride: int = 1, padding: int = 0):
     import ipywidgets as widgets
 
     stepper = ConvStepper(image, kernel, stride, padding)
-    slider = widgets.IntSlider(value=0, min=0, max=stepper.n_steps - 1, step=1, description="window",
-                               continuous_update=False)
+    slider = widgets.IntSlider(value=1, min=1, max=stepper.n_steps, step=1, description="window",
+                               continuous_update=False)  # windows counted from 1, as the text counts them
     slider.add_class("cnn-stepper-slider")
     text = widgets.HTML()
     text.add_class("cnn-stepper-sum")
@@ -224,7 +224,7 @@ def conv_stepper(image=None, kernel=None, stride: int = 1, padding: int = 0):
         box.current_figure = stepper.figure(k)
         picture.value = figure_png(box.current_figure, dpi=72)
 
-    slider.observe(lambda change: show(change["new"]), names="value")
+    slider.observe(lambda change: show(change["new"] - 1), names="value")
     show(0)
     return box
 

@@ -92,13 +92,15 @@ def expected_stepper_png(k: int) -> bytes:
     box = widgets.conv_stepper()
     slider = next(w for w in box.children if isinstance(w, ipywidgets.IntSlider))
     image = next(w for w in box.children if isinstance(w, ipywidgets.Image))
-    slider.value = k
+    slider.value = k + 1  # the slider counts windows from 1
     return image.value
 
 
 def wait_for_stepper(page, out, k: int) -> bytes:
     n_steps = widgets.ConvStepper().n_steps
     out.locator(".cnn-stepper-sum").get_by_text(f"window {k + 1} of {n_steps} ").wait_for(timeout=KERNEL_RUN_MS)
+    readout = out.locator(".cnn-stepper-slider .widget-readout").inner_text().strip()
+    assert readout == str(k + 1), f"the slider shows {readout} for window {k + 1}"  # slider and text agree
     want = expected_stepper_png(k)
     page.wait_for_function(
         """async ([img, want]) => { const b = new Uint8Array(await (await fetch(img.src)).arrayBuffer());

@@ -118,21 +118,22 @@ def test_conv_stepper_widget_follows_the_slider():
     slider = find(box, "cnn-stepper-slider")
     text = find(box, "cnn-stepper-sum")
     assert isinstance(slider, ipywidgets.IntSlider) and isinstance(text, ipywidgets.HTML)
-    assert (slider.description, slider.min, slider.max, slider.value) == ("window", 0, 15, 0)
+    assert (slider.description, slider.min, slider.max, slider.value) == ("window", 1, 16, 1)  # as the text counts
+    assert "window 1 of 16" in text.value
     assert "sum = 1" in text.value
     assert window_rect(box.current_figure) == ((-0.5, -0.5), 3, 3)
     first_png = find_image(box).value
 
-    slider.value = 14
-    assert "sum = 2" in text.value and "row 4, column 3" in text.value
+    slider.value = 15
+    assert "sum = 2" in text.value and "window 15 of 16 (feature map row 4, column 3)" in text.value
     assert window_rect(box.current_figure) == ((1.5, 2.5), 3, 3)
     fmap = shown_values(box.current_figure.axes[2])
     assert len(fmap) == 15 and fmap[3, 2] == "2" and (3, 3) not in fmap
     assert fmap[1, 0] == "-1"
     assert find_image(box).value != first_png
 
-    slider.value = 4
-    assert "sum = -1" in text.value
+    slider.value = 5
+    assert "sum = -1" in text.value and "window 5 of 16" in text.value
     assert window_rect(box.current_figure) == ((-0.5, 0.5), 3, 3)
     assert len(shown_values(box.current_figure.axes[2])) == 5
 
@@ -144,9 +145,9 @@ def find_image(box):
 def test_conv_stepper_widget_with_padding_and_stride():
     box = widgets.conv_stepper(stride=2, padding=1)
     slider, text = find(box, "cnn-stepper-slider"), find(box, "cnn-stepper-sum")
-    assert slider.max == 8
+    assert (slider.min, slider.max) == (1, 9)
     assert "sum = 0" in text.value
-    slider.value = 8
+    slider.value = 9
     assert "sum = 2" in text.value
     assert window_rect(box.current_figure) == ((3.5, 3.5), 3, 3)
     assert [v for _, v in sorted(shown_values(box.current_figure.axes[2]).items())] == \
