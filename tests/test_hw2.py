@@ -34,6 +34,12 @@ UNUSABLE = {  # student -> what the four accuracy cells say
 }
 
 
+def write_test_set(path) -> None:
+    """The grader's HW2 test set of these tests (generated images; labels only the grader reads)."""
+    test = synthetic_cifar(1000, seed=1)
+    np.savez(path, x=test.x, y=test.y)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The source notebook run top to bottom in a temporary folder: (folder, cells)."""
@@ -50,8 +56,7 @@ def graded(trained, tmp_path_factory):
     course = copy_course(tmp / "course", assignments=("hw2",))
     private = tmp / "instructor-only"
     private.mkdir(mode=0o700)
-    test = synthetic_cifar(1000, seed=1)
-    np.savez(private / "hw2_test.npz", x=test.x, y=test.y)
+    write_test_set(private / "hw2_test.npz")
     release = nbformat.read(RELEASE / "hw2" / NB.name, as_version=4)
     answers = demo_class.fill_answers(release, nbformat.read(NB, as_version=4))
     saved = (trained[0] / "hw2_model.pt").read_bytes()
@@ -124,8 +129,7 @@ def test_stock_nbgrader_gives_the_honest_hand_in_the_same_grades(graded, tmp_pat
     course = graded[0]
     stock = copy_course(tmp_path / "stock", assignments=("hw2",))
     shutil.copytree(course / "submitted" / "with_model", stock / "submitted" / "with_model")
-    test = synthetic_cifar(1000, seed=1)  # the graded run's test set
-    np.savez(tmp_path / "hw2_test.npz", x=test.x, y=test.y)
+    write_test_set(tmp_path / "hw2_test.npz")  # the graded run's test set
     env = {k: v for k, v in course_env().items() if k != "CNNLIB_HW2_QUICK"}
     env[HW2_TEST_ENV] = str(tmp_path / "hw2_test.npz")
     assert nbgrader(stock, "generate_assignment", "hw2", "--force", env=env).ok
