@@ -18,7 +18,7 @@ export MPLBACKEND := Agg
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-browser test-fast lint lab release bench clean
+.PHONY: help setup demo test test-browser test-fast lint lab lab-en release i18n bench clean
 
 help: ## print this help
 	@echo "CNN lecture workbook: make TARGET"
@@ -55,6 +55,9 @@ lab: setup ## JupyterLab on release/, as a student sees it
 
 release: setup ## regenerate release/ from source/ with nbgrader (never edit release/ by hand)
 	$(PY) -m cnn_course release --course .
+
+i18n: setup ## cnnlib's messages: merge new ones into cnnlib/locale/*/cnnlib.po, compile, list untranslated
+	$(PY) -m cnn_course.catalogs
 
 bench: setup ## benchmarks: print tables, exit non-zero when a target is missed (about 30 min)
 	$(PY) bench/ops.py

@@ -19,6 +19,8 @@ import numbers
 
 import numpy as np
 
+from .i18n import N_, _
+
 __all__ = [
     "assert_close",
     "assert_equal",
@@ -32,14 +34,14 @@ __all__ = [
     "to_numpy",
 ]
 
-OUTPUT_SIZE_HINT = "output size is (n + 2p - k) / s + 1 (rounded down)"
+OUTPUT_SIZE_HINT = N_("output size is (n + 2p - k) / s + 1 (rounded down)")
 
 
 def to_numpy(value, name: str = "value") -> np.ndarray:
     """Convert a tensor, array, list or number to an ndarray, or fail with a clear message."""
     if value is None:
         raise AssertionError(
-            f"{name}: got None; did your function forget to `return` its result?"
+            _("{name}: got None; did your function forget to `return` its result?").format(name=name)
         )
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor, any device
         value = value.detach().cpu()
@@ -48,20 +50,21 @@ def to_numpy(value, name: str = "value") -> np.ndarray:
         value = value.numpy()
     if isinstance(value, (str, bytes, dict, set)) or callable(value):
         raise AssertionError(
-            f"{name}: expected numbers (a NumPy array, a torch tensor or a number); "
-            f"got {type(value).__name__}"
-            + (" (did you return the function instead of calling it?)" if callable(value) else "")
+            _("{name}: expected numbers (a NumPy array, a torch tensor or a number); got {kind}").format(
+                name=name, kind=type(value).__name__)
+            + (_(" (did you return the function instead of calling it?)") if callable(value) else "")
         )
     try:
         arr = np.asarray(value)
     except Exception:  # ragged nested lists
         raise AssertionError(
-            f"{name}: could not read {type(value).__name__} as an array of numbers "
-            f"(rows of different lengths?)"
+            _("{name}: could not read {kind} as an array of numbers (rows of different lengths?)").format(
+                name=name, kind=type(value).__name__)
         ) from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise AssertionError(
-            f"{name}: expected an array of numbers; got {type(value).__name__} with dtype {arr.dtype}"
+            _("{name}: expected an array of numbers; got {kind} with dtype {dtype}").format(
+                name=name, kind=type(value).__name__, dtype=arr.dtype)
         )
     return arr
 
@@ -84,44 +87,44 @@ def _fmt(value) -> str:
 def _shape_hint(actual: tuple, expected: tuple) -> str:
     """Name the likely cause of a shape mismatch."""
     if len(actual) == len(expected) and sorted(actual) == sorted(expected):
-        return (
+        return _(
             "the same axes in another order: check channels-first (C, H, W) as torch uses "
             "vs channels-last (H, W, C) as matplotlib uses; use .permute / np.transpose"
         )
     squeeze_a = tuple(d for d in actual if d != 1)
     squeeze_e = tuple(d for d in expected if d != 1)
     if squeeze_a == squeeze_e:
-        return (
+        return _(
             "the same numbers with an axis of size 1 added or missing: keep the channel "
             "axis, e.g. (1, H, W) for one channel (x[None] or x.unsqueeze(0) adds it)"
         )
     if len(actual) == len(expected) and len(actual) >= 2 and actual[:-2] == expected[:-2]:
-        return OUTPUT_SIZE_HINT
+        return _(OUTPUT_SIZE_HINT)
     if len(actual) == len(expected) and len(actual) >= 3 and actual[-2:] == expected[-2:]:
-        return "the spatial size is right but the number of channels/filters is not"
-    return "check the axes: shapes are (channels, height, width) here"
+        return _("the spatial size is right but the number of channels/filters is not")
+    return _("check the axes: shapes are (channels, height, width) here")
 
 
 def _value_hint(actual: np.ndarray, expected: np.ndarray, close) -> str | None:
     """Recognise a few classic mistakes from the relation between actual and expected."""
     if not np.all(np.isfinite(actual)):
-        return "the result contains NaN or inf (a division by zero, or a square root of a negative?)"
+        return _("the result contains NaN or inf (a division by zero, or a square root of a negative?)")
     if np.any(expected != 0):
         if close(actual, expected * 255):
-            return "values are 255 times too large: divide by 255 to map 0-255 to 0-1"
+            return _("values are 255 times too large: divide by 255 to map 0-255 to 0-1")
         if close(actual, expected / 255):
-            return "values are 255 times too small: the expected values are still in 0-255"
+            return _("values are 255 times too small: the expected values are still in 0-255")
         if close(actual, -expected):
-            return "every value has the wrong sign"
+            return _("every value has the wrong sign")
     if actual.ndim >= 2:
         if actual.shape[-1] == actual.shape[-2] and close(actual, np.swapaxes(expected, -1, -2)):
-            return "rows and columns are swapped (a transpose)"
+            return _("rows and columns are swapped (a transpose)")
         if close(actual, expected[..., ::-1, ::-1]):
-            return "the result is rotated by 180 degrees (flipped in both directions)"
+            return _("the result is rotated by 180 degrees (flipped in both directions)")
     if actual.ndim >= 1 and actual.shape[0] > 1 and close(actual, expected[::-1]):
-        return "the order along the first axis is reversed (RGB vs BGR?)"
+        return _("the order along the first axis is reversed (RGB vs BGR?)")
     if expected.size > 1 and np.ptp(expected) > 0 and np.ptp(actual) == 0:
-        return "every value is the same: did you reduce over the wrong axes, or overwrite the result?"
+        return _("every value is the same: did you reduce over the wrong axes, or overwrite the result?")
     return None
 
 
@@ -131,7 +134,8 @@ def assert_shape(actual, expected_shape, name: str = "value", hint: str | None =
     expected_shape = tuple(int(d) for d in expected_shape)
     if arr.shape != expected_shape:
         why = hint or _shape_hint(arr.shape, expected_shape)
-        raise AssertionError(f"{name}: expected shape {expected_shape}, got {arr.shape}: {why}")
+        raise AssertionError(_("{name}: expected shape {expected}, got {actual}: {why}").format(
+            name=name, expected=expected_shape, actual=arr.shape, why=why))
 
 
 def assert_dtype(actual, kind: str, name: str = "value", hint: str | None = None) -> None:
@@ -149,11 +153,12 @@ def assert_dtype(actual, kind: str, name: str = "value", hint: str | None = None
     if not ok[kind]:
         why = hint
         if why is None and kind == "float" and np.issubdtype(dt, np.integer):
-            why = "integer values cannot hold 0-1 fractions: convert with .float() or .astype(np.float32)"
+            why = _("integer values cannot hold 0-1 fractions: convert with .float() or .astype(np.float32)")
         elif why is None and kind == "uint8":
-            why = "images stored as bytes use uint8 (0-255)"
+            why = _("images stored as bytes use uint8 (0-255)")
         raise AssertionError(
-            f"{name}: expected {kind} values, got dtype {dt}" + (f": {why}" if why else "")
+            _("{name}: expected {kind} values, got dtype {dtype}").format(name=name, kind=kind, dtype=dt)
+            + (f": {why}" if why else "")
         )
 
 
@@ -174,11 +179,12 @@ def assert_close(
     """
     arr = to_numpy(actual, name)
     exp = to_numpy(expected, "expected")
-    extra = f" Hint: {hint}" if hint else ""
+    extra = _(" Hint: {hint}").format(hint=hint) if hint else ""
     if arr.shape != exp.shape:
         raise AssertionError(
-            f"{name}: expected shape {exp.shape}, got {arr.shape}: "
-            f"{_shape_hint(arr.shape, exp.shape)}.{extra}"
+            _("{name}: expected shape {expected}, got {actual}: {why}").format(
+                name=name, expected=exp.shape, actual=arr.shape, why=_shape_hint(arr.shape, exp.shape))
+            + "." + extra
         )
     a = arr.astype(np.float64) if arr.dtype != np.float64 else arr
     e = exp.astype(np.float64) if exp.dtype != np.float64 else exp
@@ -192,16 +198,15 @@ def assert_close(
     if not bad.any():
         return
     idx = tuple(int(i) for i in np.argwhere(bad)[0])
-    where = f" at index {idx}" if arr.ndim else ""
+    where = _(" at index {index}").format(index=idx) if arr.ndim else ""
     n_bad = int(bad.sum())
     guess = _value_hint(a, e, close)
-    msg = (
-        f"{name}: first wrong value{where}: expected {_fmt(e[idx])}, got {_fmt(a[idx])} "
-        f"({n_bad} of {a.size} values differ"
-    )
+    msg = _("{name}: first wrong value{where}: expected {expected}, got {actual}").format(
+        name=name, where=where, expected=_fmt(e[idx]), actual=_fmt(a[idx]))
+    msg += " (" + _("{bad} of {size} values differ").format(bad=n_bad, size=a.size)
     if a.size > 1:
         with np.errstate(all="ignore"):
-            msg += f", largest difference {_fmt(np.nanmax(np.abs(a - e)))}"
+            msg += _(", largest difference {diff}").format(diff=_fmt(np.nanmax(np.abs(a - e))))
     msg += ")"
     if guess:
         msg += f": {guess}"
@@ -221,12 +226,14 @@ def assert_equal(actual, expected, name: str = "value", hint: str | None = None)
         assert_close(actual, expected, name, rtol=0, atol=0, hint=hint)
         return
     if actual is None and expected is not None:
-        raise AssertionError(f"{name}: got None; did you forget to `return` (or assign) it?")
+        raise AssertionError(_("{name}: got None; did you forget to `return` (or assign) it?").format(name=name))
     if actual != expected:
-        msg = f"{name}: expected {expected!r}, got {actual!r}"
+        msg = _("{name}: expected {expected}, got {actual}").format(
+            name=name, expected=repr(expected), actual=repr(actual))
         if type(actual) is not type(expected):
-            msg += f" (a {type(actual).__name__}, expected a {type(expected).__name__})"
-        raise AssertionError(msg + (f". Hint: {hint}" if hint else ""))
+            msg += _(" (a {actual}, expected a {expected})").format(
+                actual=type(actual).__name__, expected=type(expected).__name__)
+        raise AssertionError(msg + ("." + _(" Hint: {hint}").format(hint=hint) if hint else ""))
 
 
 def assert_true(condition, message: str) -> None:

@@ -17,6 +17,8 @@ import dis
 import functools
 import types
 
+from .i18n import _
+
 _LOADS = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"}
 _ATTRS = {"LOAD_ATTR", "LOAD_METHOD"}
 
@@ -108,6 +110,13 @@ def _uses(func, forbidden: tuple[str, ...], seen: set[int]) -> list[str]:
     return found
 
 
+def uses_message(name: str, used, forbidden) -> str:
+    """The message of a function that calls what it must compute itself (here and in the grader)."""
+    return _("{name} uses {used}: compute the result yourself (loops and NumPy arithmetic) instead of calling "
+             "a library that does the work (not allowed here: {forbidden})").format(
+        name=name, used=", ".join(used), forbidden=", ".join(forbidden))
+
+
 def assert_does_not_use(
     func,
     forbidden=("torch", "scipy", "cnnlib.ops"),
@@ -139,14 +148,11 @@ def assert_does_not_use(
         raise ValueError(f"forbidden must be a tuple of dotted module names; got {forbidden!r}")
     label = name or getattr(func, "__name__", "the function")
     if not callable(func):
-        raise AssertionError(f"{label}: expected a function; got {type(func).__name__}")
+        raise AssertionError(_("{name}: expected a function; got {kind}").format(name=label, kind=type(func).__name__))
     used = sorted(set(_uses(func, tuple(forbidden), set())))
     if used:
-        raise AssertionError(
-            f"{label} uses {', '.join(used)}: compute the result yourself (loops and "
-            f"NumPy arithmetic) instead of calling a library that does the work "
-            f"(not allowed here: {', '.join(forbidden)})." + (f" Hint: {hint}" if hint else "")
-        )
+        raise AssertionError(uses_message(label, used, forbidden) + "." + (_(" Hint: {hint}").format(hint=hint)
+                                                                           if hint else ""))
 
 
 # --------------------------------------------------------------------------- typed by hand
@@ -217,10 +223,11 @@ def typed_by_hand(sources: list[str], name: str) -> str | None:
             if found is not None:
                 value = found
     if value is None:
-        return f"{name}: set it in its answer cell, e.g. {name} = [[1, 2], [3, 4]]"
+        return _("{name}: set it in its answer cell, e.g. {name} = [[1, 2], [3, 4]]").format(name=name)
     if not _typed(value):
-        return (f"{name} is computed by code ({ast.unparse(value)[:80]}): work it out by hand and type the "
-                f"numbers (a list, a table, a dict of numbers; arithmetic of numbers is fine)")
+        return _("{name} is computed by code ({code}): work it out by hand and type the numbers (a list, a "
+                 "table, a dict of numbers; arithmetic of numbers is fine)").format(name=name,
+                                                                                    code=ast.unparse(value)[:80])
     return None
 
 
@@ -240,4 +247,4 @@ def assert_typed(name: str, hint: str | None = None) -> None:
         return
     why = typed_by_hand([str(s) for s in shell.user_ns.get("In", [])], name)
     if why:
-        raise AssertionError(why + (f". Hint: {hint}" if hint else ""))
+        raise AssertionError(why + ("." + _(" Hint: {hint}").format(hint=hint) if hint else ""))

@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from . import ops, slides
+from .i18n import _
 from .viz import figure_png
 
 __all__ = [
@@ -147,10 +148,8 @@ class ConvStepper:
             f"{_num(a) if a >= 0 else f'({_num(a)})'}×{_num(b) if b >= 0 else f'({_num(b)})'}"
             for a, b in zip(s.window.ravel(), self.kernel.ravel(), strict=True)
         )
-        return (
-            f"window {k + 1} of {self.n_steps} (feature map row {s.row + 1}, column {s.col + 1}): "
-            f"{terms} = sum = {_num(s.total)}"
-        )
+        return _("window {k} of {n} (feature map row {row}, column {col}): {terms} = sum = {total}").format(
+            k=k + 1, n=self.n_steps, row=s.row + 1, col=s.col + 1, terms=terms, total=_num(s.total))
 
     def figure(self, k: int) -> Figure:
         """Input with the window highlighted, the products, and the feature map so far."""
@@ -167,23 +166,23 @@ class ConvStepper:
         ax_in.imshow(shade, cmap="Oranges", vmin=0, vmax=2.5)
         self._write(ax_in, self.padded)
         ax_in.add_patch(Rectangle((s.left - 0.5, s.top - 0.5), kw, kh, fill=False, ec="red", lw=3, gid="window"))
-        ax_in.set_title(f"input {self.image.shape[0]}x{self.image.shape[1]}"
+        ax_in.set_title(_("input {h}x{w}").format(h=self.image.shape[0], w=self.image.shape[1])
                         + (f", padding {p}" if p else "") + f", stride {self.stride}")
         # products
         ax_prod.imshow(np.zeros(s.products.shape), cmap="Greens", vmin=0, vmax=1)
         self._write(ax_prod, s.products)
-        ax_prod.set_title(f"window × kernel\nsum = {_num(s.total)}")
+        ax_prod.set_title(_("window × kernel\nsum = {total}").format(total=_num(s.total)))
         # feature map so far
         ax_out.imshow(np.where(s.filled, 0.4, 0.0), cmap="Blues", vmin=0, vmax=1)
         self._write(ax_out, s.feature_map, s.filled)
         ax_out.add_patch(Rectangle((s.col - 0.5, s.row - 0.5), 1, 1, fill=False, ec="red", lw=3, gid="current"))
-        ax_out.set_title(f"feature map {self.out_shape[0]}x{self.out_shape[1]}")
+        ax_out.set_title(_("feature map {h}x{w}").format(h=self.out_shape[0], w=self.out_shape[1]))
         for ax in (ax_in, ax_prod, ax_out):
-            ax.set_xlabel("column")
-            ax.set_ylabel("row")
+            ax.set_xlabel(_("column"))
+            ax.set_ylabel(_("row"))
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.suptitle(f"Convolution step {k + 1} of {self.n_steps}")
+        fig.suptitle(_("Convolution step {k} of {n}").format(k=k + 1, n=self.n_steps))
         return fig
 
     @staticmethod
@@ -210,7 +209,7 @@ def conv_stepper(image=None, kernel=None, stride: int = 1, padding: int = 0):
     import ipywidgets as widgets
 
     stepper = ConvStepper(image, kernel, stride, padding)
-    slider = widgets.IntSlider(value=1, min=1, max=stepper.n_steps, step=1, description="window",
+    slider = widgets.IntSlider(value=1, min=1, max=stepper.n_steps, step=1, description=_("window"),
                                continuous_update=False)  # windows counted from 1, as the text counts them
     slider.add_class("cnn-stepper-slider")
     text = widgets.HTML()
@@ -256,7 +255,7 @@ class PoolingExplorer:
         h, w = self.x.shape
         oh = ops.conv_output_size(h, kernel_size, stride)
         ow = ops.conv_output_size(w, kernel_size, stride)
-        return f"output {oh}x{ow}: ({h} - {kernel_size}) // {stride} + 1 = {oh}"
+        return _("output {oh}x{ow}: ({h} - {k}) // {s} + 1 = {oh}").format(oh=oh, ow=ow, h=h, k=kernel_size, s=stride)
 
     def html(self, kernel_size: int, stride: int, mode: str) -> str:
         """Input and output as HTML tables with the size arithmetic, or the error message."""
@@ -265,9 +264,9 @@ class PoolingExplorer:
             size = self.size_text(kernel_size, stride)
         except ValueError as exc:
             return f"<p class='cnn-pool-error'>{exc}</p>"
-        name = "max pooling" if mode == "max" else "average pooling"
+        name = _("max pooling") if mode == "max" else _("average pooling")
         return (
-            f"<div style='display:flex;gap:2em'><div><b>input {self.x.shape[0]}x{self.x.shape[1]}</b>"
+            f"<div style='display:flex;gap:2em'><div><b>{_('input {h}x{w}').format(h=self.x.shape[0], w=self.x.shape[1])}</b>"
             f"{_table(self.x)}</div><div><b>{name}, kernel_size={kernel_size}, stride={stride}</b>"
             f"{_table(out)}<p>{size}</p></div></div>"
         )
@@ -342,28 +341,31 @@ class SelfCheck:
         options = [str(o) for o in options]
         if len(options) < 2 or len(set(options)) != len(options):
             raise ValueError(f"options must be at least two different strings; got {options!r}")
-        matches = [o for o in options if hash_answer(o, salt) == answer_hash]
+        # the right option's text, or its position "#1", "#2", ... (the same in every language)
+        matches = [i for i, o in enumerate(options) if answer_hash in (hash_answer(o, salt), hash_answer(f"#{i + 1}", salt))]
         if len(matches) != 1:
             raise ValueError(
                 f"answer_hash {answer_hash!r} matches {len(matches)} of the options; expected exactly one "
                 f"(compute it with cnnlib.widgets.hash_answer(right_option, salt={salt!r}))"
             )
-        unknown = set(hints or {}) - set(options)
+        hints = {options[k - 1] if isinstance(k, int) and 0 < k <= len(options) else k: v
+                 for k, v in (hints or {}).items()}  # a hint's key: its option, or the option's position 1, 2, ...
+        unknown = set(hints) - set(options)
         if unknown:
             raise ValueError(f"hints name options that do not exist: {sorted(unknown)}")
-        self.question, self.options, self._hash, self._salt = question, options, answer_hash, salt
-        self.explanation, self.hints = explanation, dict(hints or {})
+        self.question, self.options, self._right = question, options, matches[0]
+        self.explanation, self.hints = explanation, hints
 
     def is_right(self, option: str) -> bool:
-        return hash_answer(str(option), self._salt) == self._hash
+        return str(option) in self.options and self.options.index(str(option)) == self._right
 
     def feedback(self, option: str | None) -> str:
         """What the student sees after pressing "Check" with ``option`` selected."""
         if option is None:
-            return "Pick an answer first."
+            return _("Pick an answer first.")
         if self.is_right(option):
-            return "Right." + (f" {self.explanation}" if self.explanation else "")
-        return f"Not quite: {self.hints.get(option, 'think again, then try another option.')}"
+            return _("Right.") + (f" {self.explanation}" if self.explanation else "")
+        return _("Not quite: {hint}").format(hint=self.hints.get(option, _("think again, then try another option.")))
 
 
 def self_check(question: str, options, answer_hash: str, *, salt: str = DEFAULT_SALT,
@@ -390,7 +392,7 @@ def self_check(question: str, options, answer_hash: str, *, salt: str = DEFAULT_
 
     logic = SelfCheck(question, options, answer_hash, salt=salt, explanation=explanation, hints=hints)
     choice = widgets.RadioButtons(options=logic.options, value=None, layout={"width": "max-content"})
-    button = widgets.Button(description="Check", button_style="info")
+    button = widgets.Button(description=_("Check"), button_style="info")
     feedback = widgets.HTML()
     for w, cls in ((choice, "cnn-check-options"), (button, "cnn-check-button"), (feedback, "cnn-check-feedback")):
         w.add_class(cls)
@@ -399,6 +401,7 @@ def self_check(question: str, options, answer_hash: str, *, salt: str = DEFAULT_
         feedback.value = logic.feedback(choice.value)
 
     button.on_click(check)
-    box = widgets.VBox([widgets.HTML(f"<b>Self-check (ungraded):</b> {question}"), choice, button, feedback])
+    box = widgets.VBox([widgets.HTML(_("<b>Self-check (ungraded):</b> {question}").format(question=question)),
+                        choice, button, feedback])
     box.check = logic
     return box

@@ -26,6 +26,8 @@ import traceback
 
 from nbformat.notebooknode import NotebookNode
 
+from cnnlib.i18n import _
+
 from . import static_check
 from .remote import Kernel, NoReply, RemoteError, RemoteObject
 
@@ -139,7 +141,7 @@ class Judge:
         cells = [c.source for c in self.notebook.cells[:self._cell_index] if c.cell_type == "code"]
         why = typed_by_hand([static_check.python_source(s) for s in cells], name)
         if why:
-            raise AssertionError(why + (f". Hint: {hint}" if hint else ""))
+            raise AssertionError(why + ("." + _(" Hint: {hint}").format(hint=hint) if hint else ""))
 
     def _make(self, factory, *args, **kwargs):
         """``cnnlib.checks.make`` in the judge: build the object in the student's kernel."""

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import ast
 
+from cnnlib.i18n import _
+from cnnlib.shortcuts import uses_message
+
 DYNAMIC = {"__import__", "eval", "exec", "globals", "locals", "vars", "importlib", "compile", "__builtins__"}
 
 
@@ -180,15 +183,13 @@ def assert_does_not_use(notebook, before: int, name: str, forbidden: tuple[str, 
     """
     cells = [c.source for c in notebook.cells[:before] if c.cell_type == "code"]
     found = find_uses(cells, name, forbidden)
-    extra = f" Hint: {hint}" if hint else ""
+    extra = _(" Hint: {hint}").format(hint=hint) if hint else ""
     if found is None:
-        raise AssertionError(f"{name}: the grader cannot find where you wrote it: define it with `def {name}(...)` "
-                             f"in its answer cell.{extra}")
+        raise AssertionError(_("{name}: the grader cannot find where you wrote it: define it with `def {name}(...)` "
+                               "in its answer cell.").format(name=name) + extra)
     hits, dynamic = found
     if hits:
-        raise AssertionError(
-            f"{name} uses {', '.join(hits)}: compute the result yourself (loops and NumPy arithmetic) instead of "
-            f"calling a library that does the work (not allowed here: {', '.join(forbidden)}).{extra}")
+        raise AssertionError(uses_message(name, hits, forbidden) + "." + extra)
     if dynamic:
-        raise AssertionError(f"{name} looks names up at run time ({', '.join(dynamic)}): write the computation "
-                             f"out, with names the grader can read.{extra}")
+        raise AssertionError(_("{name} looks names up at run time ({found}): write the computation out, with "
+                               "names the grader can read.").format(name=name, found=", ".join(dynamic)) + extra)
