@@ -50,10 +50,14 @@ test-fast: setup ## the tests that run no notebook and no grading (under a minut
 lint: setup ## ruff on cnnlib/, cnn_course/, tests/, bench/ and the source notebooks
 	$(PY) -m ruff check cnnlib cnn_course tests bench source
 
-lab: setup ## JupyterLab on release/, as a student sees it
+lab: setup ## JupyterLab on release/ (繁體中文, the default edition), as a student sees it
+	@echo "Opening the Traditional Chinese edition (release/); the English edition: make lab-en (release-en/)"
 	cd release && $(abspath $(BIN))/jupyter lab
 
-release: setup ## regenerate release/ from source/ with nbgrader (never edit release/ by hand)
+lab-en: setup ## JupyterLab on release-en/, the English edition
+	cd release-en && $(abspath $(BIN))/jupyter lab
+
+release: setup ## regenerate both editions from source/ with nbgrader: release/ (zh_TW), release-en/ (never edit them by hand)
 	$(PY) -m cnn_course release --course .
 
 i18n: setup ## cnnlib's messages: merge new ones into cnnlib/locale/*/cnnlib.po, compile, list untranslated

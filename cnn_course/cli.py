@@ -1,6 +1,7 @@
 """``cnn-course``: the instructor's commands.
 
-    cnn-course release [--course DIR]                 regenerate release/ from source/ (nbgrader)
+    cnn-course release [--course DIR]                 regenerate both editions from source/ (nbgrader):
+                                                      release/ (繁體中文, the default), release-en/ (English)
     cnn-course demo [--course DIR]                    the demo classes, graded end to end
     cnn-course autograde ASSIGNMENT [--course DIR] [--jobs N] [--db URL] [--student ID]
                                                       grade every hand-in, sandboxed and in parallel
@@ -19,8 +20,8 @@ import argparse
 import sys
 import time
 
+from . import editions
 from .layout import Course
-from .nbgrader_run import nbgrader
 
 MODEL_FILES = ("*.pt", "*.pth", "*.ckpt")
 
@@ -39,19 +40,11 @@ def stray_checkpoints(course: Course) -> int:
 
 
 def cmd_release(course: Course) -> int:
+    """Both editions of every assignment: release/ (Traditional Chinese) and release-en/ (English)."""
     if stray_checkpoints(course):
         return 1
-    for a in course.assignments():
-        print(f"nbgrader generate_assignment {a} ...", flush=True)
-        t0 = time.perf_counter()
-        res = nbgrader(course.root, "generate_assignment", a, "--force")
-        if not res.ok:
-            print(res.output[-4000:], file=sys.stderr)
-            print(f"cnn-course: generating release/{a} failed (nbgrader exited {res.returncode})", file=sys.stderr)
-            return 1
-        print(f"      done in {time.perf_counter() - t0:.1f} s: release/{a}/ holds "
-              f"{len(course.release_notebooks(a))} notebooks")
-    return 0
+    print("nbgrader generate_assignment, each edition built from source/ into build/editions/ ...", flush=True)
+    return 0 if editions.generate(course.root, course.assignments(), log=lambda line: print(line, flush=True)) else 1
 
 
 def _known(course: Course, assignment: str) -> bool:

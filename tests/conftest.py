@@ -82,6 +82,7 @@ def copy_course(dest: Path, with_release: bool = True, assignments: tuple[str, .
     shutil.copytree(SOURCE, dest / "source", ignore=keep)
     if with_release:
         shutil.copytree(RELEASE, dest / "release", ignore=keep)
+        shutil.copytree(ROOT / "release-en", dest / "release-en", ignore=keep)
     shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     return dest
 

@@ -38,7 +38,7 @@ def make_course(path: Path) -> Path:
     so other notebooks would read as "missing" and only make the runs longer.
     """
     course = copy_course(path, assignments=("lecture",))
-    for folder in ("source", "release"):
+    for folder in ("source", "release", "release-en"):
         for nb in (course / folder / "lecture").glob("*.ipynb"):
             if nb.stem != kinds.NB:
                 nb.unlink()

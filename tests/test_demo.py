@@ -58,8 +58,9 @@ REASONS = {
 
 # What cai_mistakes sees: notebook stem -> {failed grade_id: words its hint must contain}.
 HINTS = {
-    "01_images_as_tensors": {"nb01_to_chw": "permute moves axes",
-                             "nb01_grayscale": "you averaged R, G and B equally"},
+    # the demo grades the default edition, Traditional Chinese (cnnlib's messages and the notebooks' own hints)
+    "01_images_as_tensors": {"nb01_to_chw": "permute 才會搬動軸",
+                             "nb01_grayscale": "你把 R、G、B 平均了"},
     "02_convolution_by_hand": {
         "nb02_feature_map": "feature_map_by_hand: these are the values of the flipped filter (a true convolution)",
         "nb02_conv2d_single": "conv2d_single(image, kernel) flips the kernel: you computed a true convolution "
@@ -67,10 +68,10 @@ HINTS = {
                               "cross-correlation: multiply each window by the kernel as it is, no flip",
     },
     "03_stride_padding_channels": {
-        "nb03_output_size": "output_size(6, 3): first wrong value: expected 4, got 3 (1 of 1 values differ). "
-                            "Hint: output size is (n + 2p - k) / s + 1, rounded down; off by one? The + 1 counts "
+        "nb03_output_size": "output_size(6, 3)：第一個錯的值：應該是 4，拿到 3 (1 個值中有 1 個不同). "
+                            "提示：output size is (n + 2p - k) / s + 1, rounded down; off by one? The + 1 counts "
                             "the window's first position",
-        "nb03_conv2d_padding": "conv2d(x1, w1, stride=2, padding=1): expected shape (1, 3, 3), got (1, 2, 2): "
+        "nb03_conv2d_padding": "conv2d(x1, w1, stride=2, padding=1)：shape 應該是 (1, 3, 3)，拿到 (1, 2, 2)："
                                "did you forget the padding (補零)?",
     },
     "04_pooling": {"nb04_pool2d_avg": "(max instead of average)",
@@ -245,13 +246,19 @@ def test_demo_grades_the_quiz_class_and_prints_its_item_analysis(graded_course):
     assert (course / "autograded" / "quiz_items.csv").exists() and (course / "autograded" / "quiz_items.png").exists()
 
 
-def test_scores_equal_stock_nbgrader(graded_demo, tmp_path):
-    """Notebook 01 of the well-behaved demo students: stock nbgrader and the demo's grader agree per cell."""
+def test_scores_equal_stock_nbgrader_in_the_other_edition(graded_demo, tmp_path):
+    """Notebook 01 of the well-behaved demo students, handed in in the English edition and graded by stock
+    nbgrader, gets per cell what the demo's grader gave their Traditional Chinese hand-ins."""
+    from cnn_course import editions
+
     stock = make_course(tmp_path / "stock")
     well_behaved = tuple(s for s in demo_class.DEMO_STUDENTS if s.student_id in ("ada_perfect", "cai_mistakes",
                                                                                     "dee_raises"))
-    demo_class.create_demo_class(stock, "lecture", students=well_behaved)
-    assert nbgrader(stock, "generate_assignment", "lecture", "--force").ok
+    editions.build(stock, "en", ["lecture"])
+    assert nbgrader(stock, "generate_assignment", "lecture", "--force", *editions.generate_args("en")).ok
+    demo_class.create_demo_class(stock, "lecture", students=well_behaved, lang="en")
+    handed_in = (stock / "submitted" / "cai_mistakes" / "lecture" / f"{NB01}.ipynb").read_text(encoding="utf-8")
+    assert "Images as tensors" in handed_in and "影像就是張量" not in handed_in
     res = nbgrader(stock, "autograde", "lecture", "--force")
     assert res.ok, res.output[-3000:]
     want = grades_by_cell(f"sqlite:///{stock / 'gradebook.db'}")

@@ -14,6 +14,8 @@ import nbformat
 import pytest
 from conftest import RELEASE, ROOT, SOURCE, grade_meta, nb_id, release_notebooks, source_notebooks
 
+from cnn_course import editions
+
 pytestmark = pytest.mark.slow
 
 # the notebooks of the demo class: (assignment, stem); the quiz has its own class (fay, gus)
@@ -101,14 +103,17 @@ def test_release_notebook_has_no_answers_and_fails_its_tests_cleanly(graded_demo
 
 
 @pytest.mark.xdist_group("demo")
-def test_release_is_exactly_what_nbgrader_generates(graded_demo):
-    generated_dir = graded_demo.root / "release"
+@pytest.mark.parametrize("lang", editions.LANGUAGES)
+def test_release_is_exactly_what_nbgrader_generates(graded_demo, lang):
+    """Both editions (release/ in Traditional Chinese, release-en/) are what `make release` makes of source/."""
+    folder = editions.release_dir(lang)
+    generated_dir, committed_dir = graded_demo.root / folder, ROOT / folder
     generated = sorted(p.relative_to(generated_dir) for p in generated_dir.rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(RELEASE) for p in RELEASE.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(committed_dir) for p in committed_dir.rglob("*") if p.is_file())
     assert generated == committed
     for rel in committed:
-        assert (generated_dir / rel).read_bytes() == (RELEASE / rel).read_bytes(), (
-            f"release/{rel} differs from what nbgrader generates: run `make release` and commit"
+        assert (generated_dir / rel).read_bytes() == (committed_dir / rel).read_bytes(), (
+            f"{folder}/{rel} differs from what nbgrader generates: run `make release` and commit"
         )
 
 

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import nbformat
 
+from .. import editions
+
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 # grade_id of an answer cell -> what a student with typical mistakes wrote there.
@@ -280,14 +282,15 @@ def write_hand_in(student: DemoStudent, release_path: Path, source_path: Path, d
 
 
 def create_demo_class(course: Path, assignment: str, timestamp: str = "2025-10-15 09:00:00.000000 UTC",
-                      students: tuple[DemoStudent, ...] | None = None) -> list[str]:
+                      students: tuple[DemoStudent, ...] | None = None, lang: str = editions.DEFAULT) -> list[str]:
     """Create ``submitted/<student>/<assignment>/`` for the demo students who hand it in; return their ids.
 
-    ``students`` defaults to :data:`DEMO_STUDENTS`.
+    ``students`` defaults to :data:`DEMO_STUDENTS`; they work in the ``lang`` edition (its release
+    folder, answers typed into it from that edition's source, built by ``cnn-course release``).
     """
     course = Path(course)
-    release_dir = course / "release" / assignment
-    source_dir = course / "source" / assignment
+    release_dir = course / editions.release_dir(lang) / assignment
+    source_dir = editions.edition_source(course, lang, assignment)
     notebooks = sorted(release_dir.glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no release notebooks in {release_dir}; run `make release` first")

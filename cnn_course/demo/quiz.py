@@ -33,6 +33,7 @@ import numpy as np
 from cnnlib import ops
 from cnnlib.quiz_questions import question
 
+from .. import editions
 from .lecture import DemoStudent, fill_answers, strip_solution_markers
 
 ASSIGNMENT = "quiz"
@@ -218,8 +219,8 @@ def create_quiz_class(course: Path, timestamp: str = "2025-10-08 11:50:00.000000
         FileNotFoundError: ``release/quiz/quiz.ipynb`` or ``source/quiz/quiz.ipynb`` is missing.
     """
     course = Path(course)
-    release_path = course / "release" / ASSIGNMENT / NOTEBOOK
-    source_path = course / "source" / ASSIGNMENT / NOTEBOOK
+    release_path = course / editions.release_dir(editions.DEFAULT) / ASSIGNMENT / NOTEBOOK
+    source_path = editions.edition_source(course, editions.DEFAULT, ASSIGNMENT) / NOTEBOOK
     for path in (release_path, source_path):
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing; expected the quiz there (run `make release`)")

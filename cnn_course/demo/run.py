@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from cnnlib.data import HW2_TEST_ENV
 
+from .. import editions
 from ..layout import Course
 from ..nbgrader_run import nbgrader
 from ..reports import items, report
@@ -101,13 +102,9 @@ def run(course: Course, stray_checkpoints) -> int:
         return 1
     os.environ[HW2_TEST_ENV] = "synthetic"  # the demo's HW2 checkpoints are trained on generated images
     _forget_demo_students(course)
-    t0 = _step(1, "regenerate release/ from source/ (nbgrader generate_assignment)")
-    for a in names:
-        res = nbgrader(course.root, "generate_assignment", a, "--force")
-        if not res.ok:
-            print(res.output[-4000:], file=sys.stderr)
-            print(f"cnn-course: nbgrader generate_assignment {a} failed", file=sys.stderr)
-            return 1
+    t0 = _step(1, "regenerate both editions from source/: release/ (zh_TW) and release-en/ (nbgrader)")
+    if not editions.generate(course.root, names, log=lambda line: None):
+        return 1
     _done(t0)
     t0 = _step(2, "hand in: the demo classes under submitted/")
     hand_in(course, names)

@@ -51,8 +51,13 @@ def secret_lines(source_dir: Path, stems) -> list[str]:
     lines: set[str] = set()
     for stem in stems:
         path = Path(source_dir) / f"{stem}.ipynb"
-        if path.exists():
-            lines.update(hidden_lines(nbformat.read(path, as_version=4)))
+        if path.exists():  # the source, and each edition cut from it (its tr() strings resolved)
+            from ..editions import LANGUAGES, edition
+
+            nb = nbformat.read(path, as_version=4)
+            lines.update(hidden_lines(nb))
+            for lang in LANGUAGES:
+                lines.update(hidden_lines(edition(nb, lang)))
     return sorted(lines, key=len, reverse=True)
 
 
