@@ -118,15 +118,19 @@ def build(root: Path, lang: str, assignments: list[str]) -> Path:
     """Write ``build/editions/<lang>/source/<assignment>/`` for each assignment; return that folder."""
     dest = root / build_source(lang)
     for a in assignments:
-        target = dest / a
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for path in sorted((root / "source" / a).iterdir()):
-            if path.suffix == ".ipynb":
-                nbformat.write(edition(nbformat.read(path, as_version=4), lang), target / path.name)
-            elif path.is_file() and not path.name.startswith("."):
-                shutil.copy2(path, target / path.name)
+        build_assignment(root / "source" / a, dest / a, lang)
     return dest
+
+
+def build_assignment(source: Path, target: Path, lang: str) -> None:
+    """``source/<assignment>/`` as its ``lang`` edition in ``target`` (replaced): notebooks cut, other files copied."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for path in sorted(source.iterdir()):
+        if path.suffix == ".ipynb":
+            nbformat.write(edition(nbformat.read(path, as_version=4), lang), target / path.name)
+        elif path.is_file() and not path.name.startswith("."):
+            shutil.copy2(path, target / path.name)
 
 
 def edition_source(root: Path, lang: str, assignment: str) -> Path:

@@ -29,7 +29,7 @@ import os
 import struct
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "N_", "_", "compile_catalogs", "get_language", "set_language"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "N_", "_", "compile_catalogs", "get_language", "set_language", "tr"]
 
 DOMAIN = "cnnlib"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -151,6 +151,14 @@ def _(message: str) -> str:
     """``message`` in the current language (itself where the catalog has no translation)."""
     get_language()
     return _state["translations"].gettext(message)
+
+
+def tr(en: str, zh_TW: str) -> str:
+    """The string of the current language: a source notebook's ``tr("English", "中文")`` run as it is.
+
+    An edition (``cnn_course.editions``) holds only its own string literal, never this call.
+    """
+    return zh_TW if get_language() == "zh_TW" else en
 
 
 def N_(message: str) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from .. import editions
 from ..layout import Course
 from ..nbgrader_run import NBGRADER, course_env
 from . import gradebook, handin, results, sandbox
@@ -72,7 +73,9 @@ class Grader:
         """A private course with source/ and a gradebook holding the assignment (nbgrader generate)."""
         tpl = self.tmp / "template"
         (tpl / "source").mkdir(parents=True)
-        shutil.copytree(self.course.source(self.assignment), tpl / "source" / self.assignment)
+        # the default edition of the source, as `cnn-course release` generates it last (the course gradebook's)
+        editions.build_assignment(self.course.source(self.assignment), tpl / "source" / self.assignment,
+                                  editions.DEFAULT)
         self._write_config(tpl)
         rc = _run([*NBGRADER, "generate_assignment", self.assignment, "--force"], tpl, course_env(), self.log)
         if rc != 0:
