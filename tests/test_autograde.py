@@ -158,7 +158,7 @@ def test_feedback_never_contains_hidden_tests(graded):
 def test_feedback_shows_points_and_hints(graded):
     course, _, _, _, _ = graded
     text = _visible_text(course / "feedback" / "patched_numpy" / "lecture" / f"{kinds.NB}.html")
-    assert "permute moves axes" in text  # the hint of the failed to_chw test
+    assert "permute 才會搬動軸" in text  # the hint of the failed to_chw test (the default edition: 繁體中文)
     assert "Score: 0.0 / 4.0" in text and "Score: 16.0 / 20.0" in text  # per test cell and in total
     assert "Traceback (most recent call last)" not in text and "---------" not in text
     missing = _visible_text(course / "feedback" / "broken_json" / "lecture" / f"{kinds.NB}.html")

@@ -167,7 +167,10 @@ def test_the_scan_finds_every_answer_in_its_source_notebook(path):
 # --------------------------------------------------------------------------- no answer given away
 
 
-@pytest.mark.parametrize("path", release_notebooks(), ids=nb_id)
+EDITIONS = release_notebooks() + sorted((ROOT / "release-en").glob("*/*.ipynb"))  # both editions
+
+
+@pytest.mark.parametrize("path", EDITIONS, ids=lambda p: f"{p.parts[-3]}/{nb_id(p)}")
 def test_no_release_notebook_gives_a_graded_answer_away(path):
     found = [leak for text in answer_key.notebook_texts(path) for leak in _scan_all(text, nb_id(path))]
     assert found == [], "\n".join(leaks.notebook_leaks(path, ANSWERS))

@@ -377,5 +377,5 @@ def module_leaks(path: Path, answers) -> list[str]:
 
 
 def student_modules(root: Path) -> list[Path]:
-    """Every module of the student's library, ``cnnlib/**/*.py`` under ``root``."""
-    return sorted((Path(root) / "cnnlib").rglob("*.py"))
+    """Every module of the student's library, ``cnnlib/**/*.py`` under ``root``, and its message catalogs."""
+    return sorted((Path(root) / "cnnlib").rglob("*.py")) + sorted((Path(root) / "cnnlib").rglob("*.po"))
