@@ -146,3 +146,32 @@ def test_reference_configurations_by_device_and_budget():
     gpu = train.reference_config(torch.device("cuda"))
     assert gpu.model_kwargs == {"widths": (64, 256, 256)} and gpu.epochs == 9.9
 
+
+def colab_cell() -> str:
+    import nbformat
+    from conftest import SOURCE
+
+    nb = nbformat.read(SOURCE / "hw2" / "hw2_cifar10.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "hw2_colab"]
+    return cell.source
+
+
+def test_the_colab_cell_installs_the_uploaded_wheel_on_colab_only(tmp_path, monkeypatch):
+    import importlib.util
+    import subprocess
+    import sys
+    import types
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    monkeypatch.chdir(tmp_path)
+    exec(colab_cell(), {})  # not on Colab: nothing happens
+    assert calls == []
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cnnlib" else real_find_spec(name, *a))
+    with pytest.raises(FileNotFoundError, match="Upload the file from the course page"):
+        exec(colab_cell(), {})
+    (tmp_path / "cnnlib-0.1.0-py3-none-any.whl").write_bytes(b"")
+    exec(colab_cell(), {})
+    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", "cnnlib-0.1.0-py3-none-any.whl"]]
