@@ -18,7 +18,7 @@ export MPLBACKEND := Agg
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-browser test-fast lint lab release bench clean
+.PHONY: help setup demo test test-browser test-fast lint lab release bench wheel clean
 
 help: ## print this help
 	@echo "CNN lecture workbook: make TARGET"
@@ -56,10 +56,15 @@ lab: setup ## JupyterLab on release/, as a student sees it
 release: setup ## regenerate release/ from source/ with nbgrader (never edit release/ by hand)
 	$(PY) -m cnn_course release --course .
 
-bench: setup ## benchmarks: print tables, exit non-zero when a target is missed (about 30 min)
+bench: setup ## benchmarks: print tables, exit non-zero when a target is missed (about an hour on 2 cores)
 	$(PY) bench/ops.py
 	$(PY) bench/autograde.py
+	$(PY) bench/hw2_notebook.py
 	$(PY) bench/train_cifar10.py
+
+wheel: setup ## build dist/cnnlib-*.whl: the course's library for Google Colab (HW2's first cell installs it)
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/cnnlib-*.whl
 
 clean: ## remove grading output (submitted/, autograded/, feedback/, gradebook.db, grades.csv)
 	rm -rf submitted feedback gradebook.db grades.csv
