@@ -278,7 +278,7 @@ def student_a_fills_in_validates_submits(a: Browser) -> None:
     dialog = nb.validate()
     verdict = dialog.locator("#validation-message").inner_text()
     a.shot("student-a-validates")
-    assert FLIP_HINT in verdict, verdict
+    assert re.search(rf"AssertionError: [^\n]*{FLIP_HINT}", verdict), verdict  # the hint, not just the test's text
     nb.close_dialog(dialog)
     tab = a.assignments_tab()
     tab.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click()
@@ -326,6 +326,7 @@ def student_a_reads_feedback(a: Browser) -> None:
     text = body.inner_text()
     a.shot("student-a-reads-feedback-score-and-hint")
     assert re.search(r"Score:\s*5(\.0)?\s*/\s*15(\.0)?", text), text[:2000]
+    assert re.search(rf"AssertionError: [^\n]*{FLIP_HINT}", text), text[-3000:]  # the wrong cell's hint
     assert "BEGIN HIDDEN TESTS" not in text
 
 
