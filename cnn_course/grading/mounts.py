@@ -55,17 +55,7 @@ def expose(paths: list[str], stage: str) -> None:
         if not todo:
             return
         for folder, children in todo.items():
-            staged = []
-            for i, child in enumerate(sorted(children)):
-                s = os.path.join(stage, str(i))
-                os.makedirs(s, exist_ok=True)
-                _call(libc.mount, child.encode(), s.encode(), None, MS_BIND | MS_REC, None)
-                staged.append((s, child))
-            _call(libc.mount, b"tmpfs", folder.encode(), b"tmpfs", 0, b"mode=0755,size=1m")
-            for s, child in staged:
-                os.makedirs(child, exist_ok=True)
-                _call(libc.mount, s.encode(), child.encode(), None, MS_MOVE, None)
-                os.rmdir(s)
+            _cover(libc, folder, list(children), stage)
         todo = blocked(paths)
     raise OSError(f"could not expose {paths}")
 
