@@ -26,6 +26,7 @@ from cnn_course.demo import lecture as demo_class  # noqa: E402
 from cnn_course.layout import Course  # noqa: E402
 from cnn_course.nbgrader_run import nbgrader  # noqa: E402
 from cnn_course.reports import report  # noqa: E402
+from cnnlib.machine import describe_cpu  # noqa: E402
 
 TARGET_SPEEDUP = 1.8
 TARGET_PER_STUDENT_S = 10.0
@@ -51,19 +52,6 @@ def make_course(dest: Path, students: int) -> Path:
                 demo_class.write_hand_in(clone, nb, dest / "source" / a / nb.name, folder / nb.name)
             (folder / "timestamp.txt").write_text("2025-10-15 09:00:00.000000 UTC")
     return dest
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), printed with every timing: machines of one kind differ."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown CPU"
 
 
 def rows(course: Path) -> dict[str, report.Row]:
@@ -111,7 +99,7 @@ def main() -> int:
     speedup = t_stock / t_ours
     per_student = t_ours * args.jobs / n  # one worker's time per hand-in
     load = os.getloadavg()
-    print(f"{n} hand-ins of lecture/01_images_as_tensors on {os.cpu_count()} cores of {cpu_model()} "
+    print(f"{n} hand-ins of lecture/01_images_as_tensors on {os.cpu_count()} cores of {describe_cpu()} "
           f"(load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f})\n")
     print(f"{'grader':42s} {'wall s':>8s} {'s/student':>10s}")
     print(f"{'stock nbgrader autograde (serial)':42s} {t_stock:8.1f} {t_stock / n:10.2f}")

@@ -9,6 +9,11 @@
                                                       one row per student: score, status, reason;
                                                       --items: per question share right, common wrong
                                                       answers, totals (autograded/<a>_items.csv, .png)
+    cnn-course hub start|stop|status [--dir HUBDIR] [--port P] [--students N]
+                                                      the course on a JupyterHub on this machine (root)
+    cnn-course hub release ASSIGNMENT [--dir HUBDIR]  release to the class (as the hub's instructor)
+    cnn-course hub grade ASSIGNMENT [--dir HUBDIR] [--jobs N]
+                                                      collect, autograde (sandboxed), feedback, release it
 
 DIR is the course root (the folder holding nbgrader_config.py); it defaults to the
 current directory.
@@ -118,7 +123,30 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--items", action="store_true",
                    help="item analysis: per question share right and common wrong answers, totals; "
                         "writes autograded/ASSIGNMENT_items.csv and .png")
+    s = sub.add_parser("hub", help="the course on a JupyterHub on this machine: start, stop, release, grade")
+    s.add_argument("action", choices=("start", "stop", "status", "release", "grade"))
+    s.add_argument("assignment", nargs="?", help="for release and grade")
+    s.add_argument("--dir", default="/srv/cnn-course", help="the hub's folder (default /srv/cnn-course)")
+    s.add_argument("--port", type=int, default=8000, help="start: the hub's port on 127.0.0.1 (default 8000)")
+    s.add_argument("--students", type=int, default=3, help="start: student accounts to make (default 3)")
+    s.add_argument("--prefix", default="cnn-", help="start: prefix of the accounts and groups (default cnn-)")
+    s.add_argument("--assignments", help="start: generate only these (comma-separated; default every assignment)")
+    s.add_argument("--jobs", type=int, default=2, help="grade: students graded in parallel (default 2)")
     return p
+
+
+def cmd_hub(args) -> int:
+    if args.action in ("start", "stop", "status"):
+        from .hub import server
+
+        only = args.assignments.split(",") if args.assignments else None
+        return server.main(args.action, args.dir, args.port, args.students, args.prefix, only)
+    from .hub import classroom
+
+    if not args.assignment:
+        print(f"cnn-course hub {args.action}: name the assignment, e.g. lecture", file=sys.stderr)
+        return 2
+    return classroom.main(args.action, args.dir, args.assignment, args.jobs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
               "`pip install -e '.[course]'` (or `make setup`)", file=sys.stderr)
         return 2
     args = parser().parse_args(argv)
+    if args.command == "hub":
+        return cmd_hub(args)
     course = Course.at(args.course)
     if args.command == "release":
         return cmd_release(course)

@@ -3,8 +3,10 @@
 One module per concern (see DESIGN.md): ``ops`` (NumPy reference functions),
 ``checks`` (comparison helpers with hints), ``slides`` (the slides' worked examples),
 ``samples`` (pictures that ship with the course), ``data`` (CIFAR-10 and friends),
-``augment`` (normalisation, flips, shifts, the on-device loader), ``models``, ``train``
-(``fit``, ``predict``; its loop in ``loop``), ``checkpoints``, ``commands`` (the
+``augment`` (normalisation, flips, shifts, the on-device loader), ``batches`` (CPU batches for
+a loop students write), ``probes`` (what the tests of such a loop watch), ``machine`` (the CPU,
+for timings and precision), ``models``, ``train`` (``fit``, ``predict``; its loop in ``loop``),
+``checkpoints``, ``commands`` (the
 ``python -m cnnlib.train`` / ``cnnlib.evaluate`` command lines), ``shapes``, ``viz``
 (figures), ``widgets`` (convolution stepper, pooling explorer, self-check question) and
 ``quiz`` / ``quiz_questions``; ``i18n`` picks the language of every message

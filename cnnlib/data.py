@@ -19,7 +19,8 @@ HW2 (CIFAR-10 training):
 * ``ImageSet``: images (N, 32, 32, 3) uint8, labels, class names and where they came from.
 * ``normalize``, ``random_flip``, ``random_translate``: tensor augmentation, on any device;
   ``GpuLoader``: keeps the uint8 images on the device and augments batches there, seeded,
-  with no worker processes (defined in ``cnnlib.augment``, with ``CIFAR10_MEAN``/``STD``).
+  with no worker processes (defined in ``cnnlib.augment``, with ``CIFAR10_MEAN``/``STD``);
+  ``Batches``: CPU batches for a loop that moves them itself (``cnnlib.batches``).
 * ``hw2_test_set()``: the instructor's HW2 test set, chosen by ``$CNNLIB_HW2_TEST`` (a
   ``.npz`` or ``synthetic``), else CIFAR-10's test split.
 """
@@ -35,6 +36,7 @@ import numpy as np
 # Re-exported: the sample images and the augmentation live in their own modules, and
 # notebooks keep importing them from here (``from cnnlib.data import normalize, ...``).
 from .augment import CIFAR10_MEAN, CIFAR10_STD, GpuLoader, normalize, random_flip, random_translate
+from .batches import Batches
 from .samples import (
     CIFAR10_CLASSES,
     LINE_CLASSES,
@@ -45,6 +47,7 @@ from .samples import (
 )
 
 __all__ = [
+    "Batches",
     "CIFAR10_CLASSES",
     "CIFAR10_MEAN",
     "CIFAR10_STD",

@@ -13,10 +13,15 @@ import torch
 from torch import nn
 
 from cnnlib import data as cdata
-from cnnlib import models
+from cnnlib import machine, models
 
 if TYPE_CHECKING:  # only for the annotations: cnnlib.train imports this module
     from cnnlib.train import TrainConfig
+
+
+def amp_enabled(config: TrainConfig, dev: torch.device) -> bool:
+    """bfloat16 autocast: on CUDA, and on a CPU that computes bfloat16 natively (where it is faster)."""
+    return bool(config.amp) and (dev.type == "cuda" or (dev.type == "cpu" and machine.cpu_bf16_native()))
 
 
 def _lr_factor(cfg: TrainConfig, progress: float) -> float:
@@ -99,7 +104,7 @@ def _start_run(config: TrainConfig, train: cdata.ImageSet, dev: torch.device,
     optimizer, base_lrs = _optimizer(config, model)
     reduction = "sum" if config.optimizer == "nesterov" else "mean"
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing, reduction=reduction)
-    use_amp = config.amp and dev.type == "cuda"
+    use_amp = amp_enabled(config, dev)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
     total_steps = max(1, math.ceil(config.epochs * len(loader)))

@@ -298,7 +298,7 @@ def test_label_thief_scores_only_what_its_model_earns(graded):
     tiers = {f"hw2_accuracy_{t}" for t in TIERS if acc < t / 100}
     failures = graded.failures(THIEF, "hw2", expect_zero=tiers)
     assert not failures, f"{THIEF} (model at {acc:.1%}):\n" + "\n".join(failures)
-    assert row.score == 30 + tier_points(acc)
+    assert row.score == 40 + tier_points(acc)
     nb = nbformat.read(graded.course / "autograded" / THIEF / "hw2" / "hw2_cifar10.ipynb", as_version=4)
     searched = "".join(o.get("text", "") for c in nb.cells if grade_meta(c).get("grade_id") == "hw2_predict_impl"
                        for o in c.outputs)

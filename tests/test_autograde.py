@@ -206,8 +206,8 @@ def test_sandbox_limits_memory_cpu_processes_and_file_size(graded):
 def test_sandbox_cannot_signal_the_grader_or_read_private_files(graded):
     course, _, _, _, _ = graded
     p = probe(course)
-    for what in ("kill_parent", "read_source", "list_source", "read_gradebook", "read_other_student",
-                 "list_submitted"):
+    for what in ("kill_parent", "read_source", "list_source", "read_tools_source", "read_gradebook",
+                 "read_other_student", "list_submitted"):
         assert p[what] == "PermissionError", what
     assert p["root_home"] in ("PermissionError", [".pyenv"], [".cache"], [".cache", ".pyenv"])
     assert "PermissionError" in outputs_text(graded_nb(course, "kill_grader"))

@@ -82,18 +82,21 @@ HINTS = {
 }
 
 
-# HW2 (50 points): 30 for six functions, 5 for each accuracy tier (50/60/70/80%) of hw2_model.pt
+# HW2 (60 points): 40 for eight functions, 5 for each accuracy tier (50/60/70/80%) of hw2_model.pt
 # on the generated test set. Checkpoints come from cnn_course.demo.hw2, trained at demo time.
 HW2_EXPECTED = {
-    "ada_perfect": 50,  # about 90% and more: every tier
+    "ada_perfect": 60,  # about 90% and more: every tier
     "ben_untouched": 0,  # the release notebook, no checkpoint
-    "cai_mistakes": 30,  # one coin for the batch (-5), predict in train mode (-5); ~65%: 70 and 80 tiers (-10)
-    "dee_raises": 25,  # per_class_accuracy raises (-5); a cut-off checkpoint: no tier (-20)
+    # one coin for the batch (-5), predict in train mode (-5), labels never moved to the device (-5);
+    # ~65%: 70 and 80 tiers (-10)
+    "cai_mistakes": 35,
+    "dee_raises": 35,  # per_class_accuracy raises (-5); a cut-off checkpoint: no tier (-20)
     "eve_broken": 0,  # not valid JSON
 }
 HW2_FAILED = {  # student -> {failed grade_id: words its message must contain}
     "ada_perfect": {},
     "cai_mistakes": {"hw2_flip": "one coin per image", "hw2_predict": "call model.eval()",
+                     "hw2_train_model": "labels reached loss_fn without .to(device)",
                      "hw2_accuracy_70": "is below 70%", "hw2_accuracy_80": "is below 80%"},
     "dee_raises": {"hw2_per_class": "has no attribute 'eq'",
                    **{f"hw2_accuracy_{t}": "is not a readable PyTorch checkpoint" for t in (50, 60, 70, 80)}},
@@ -129,7 +132,7 @@ def test_demo_hw2_scores_are_exact(graded_demo):
     stdout = graded_demo.stdout
     rows = {r.student_id: r for r in report.assignment_report(graded_demo.course, "hw2")}
     assert {sid: r.score for sid, r in rows.items()} == HW2_EXPECTED
-    assert all(r.max_score == 50 for r in rows.values())
+    assert all(r.max_score == 60 for r in rows.values())
     assert rows["eve_broken"].status == "invalid"
     assert "hw2 checkpoints: ada_perfect" in stdout
 

@@ -172,6 +172,29 @@ def random_flip(x):
         return x.flip(-1)
     return x.clone()
 ''',
+    # HW2: the loop moves the images to the device but not the labels (fails on a GPU, caught on a CPU)
+    "hw2_train_model_impl": '''\
+def train_model(model, train_batches, val_batches, optimizer, loss_fn, device, epochs,
+                time_budget_min=None, checkpoint=None):
+    """Train for `epochs` epochs (or until `time_budget_min` minutes have passed), validate after
+    every epoch, save the best weights to `checkpoint`; returns {"loss": [...], "val_accuracy": [...]}."""
+    history = {"loss": [], "val_accuracy": []}
+    start = time.time()
+    for epoch in range(epochs):
+        total = 0.0
+        for xb, yb in tqdm(train_batches, desc=f"epoch {epoch + 1}"):
+            xb = xb.to(device, non_blocking=True)
+            total += train_step(model, augment(normalize_images(xb)), yb, optimizer, loss_fn)
+        history["loss"].append(total / len(train_batches))
+        right = sum(int((predict(model, normalize_images(xb.to(device))) == yb).sum()) for xb, yb in val_batches)
+        history["val_accuracy"].append(right / sum(len(yb) for _, yb in val_batches))
+        if checkpoint is not None and history["val_accuracy"][-1] == max(history["val_accuracy"]):
+            save_checkpoint(checkpoint, model, accuracy=history["val_accuracy"][-1])
+        if time_budget_min is not None and time.time() - start > 60 * time_budget_min:
+            break
+    model.eval()
+    return history
+''',
     # HW2: evaluated in training mode (batch norm with the batch's statistics, dropout on)
     "hw2_predict_impl": '''\
 def predict(model, x, batch_size=500):

@@ -225,7 +225,8 @@ def autograde(course: Course, assignment: str, jobs: int = 1, db_url: str | None
     """
     os.environ["PATH"] = course_env()["PATH"]  # nbgrader's Gradebook runs `alembic` by name
     students = students_of(course, assignment, student)
-    sandbox.protect_course(course.root)
+    for root in {course.root.resolve(), sandbox.tool_checkout() or course.root.resolve()}:
+        sandbox.protect_course(root)
     grader = Grader(course, assignment, jobs, db_url)
     try:
         return grader.run(students)

@@ -167,6 +167,16 @@ def kill_user_processes(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
+def tool_checkout() -> Path | None:
+    """The course directory these tools run from (a clone with source/ and nbgrader_config.py), if any.
+
+    Grading another course folder (a copy, the hub's) leaves the clone's own answers on the same
+    machine: they need the same protection.
+    """
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "source").is_dir() and (root / "nbgrader_config.py").is_file() else None
+
+
 def protect_course(course: Path) -> list[str]:
     """Remove group/other access to source/, submitted/, autograded/, feedback/ and gradebook.db.
 
