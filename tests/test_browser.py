@@ -43,9 +43,10 @@ OUTPUT = ROOT / "test-output" / "browser"
 VIEWPORT = {"width": 1400, "height": 900}
 
 NB02 = "lecture/02_convolution_by_hand.ipynb"
-# The typical mistake of notebook 02: a true convolution (kernel flipped), and the hint it gets.
-FLIP_HINT = "flips the kernel: you computed a true convolution"
-CONV_PASSED = "conv2d_single: matches the slide"
+# The typical mistake of notebook 02: a true convolution (kernel flipped), and the hint it gets
+# (release/ is the default edition, Traditional Chinese).
+FLIP_HINT = "把 kernel 翻轉了：你算的是真正的 convolution"
+CONV_PASSED = "conv2d_single：和投影片一致"
 
 
 def solution(nb_rel: str, grade_id: str) -> str:

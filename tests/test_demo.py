@@ -62,10 +62,10 @@ HINTS = {
     "01_images_as_tensors": {"nb01_to_chw": "permute 才會搬動軸",
                              "nb01_grayscale": "你把 R、G、B 平均了"},
     "02_convolution_by_hand": {
-        "nb02_feature_map": "feature_map_by_hand: these are the values of the flipped filter (a true convolution)",
-        "nb02_conv2d_single": "conv2d_single(image, kernel) flips the kernel: you computed a true convolution "
-                              "(kernel flipped by 180 degrees, as in signal processing); CNNs and PyTorch compute "
-                              "cross-correlation: multiply each window by the kernel as it is, no flip",
+        "nb02_feature_map": "feature_map_by_hand：這是翻轉後 filter 的值（真正的 convolution）",
+        "nb02_conv2d_single": "conv2d_single(image, kernel) 把 kernel 翻轉了：你算的是真正的 convolution（kernel 轉 "
+                              "180 度，訊號處理的定義）；CNN 和 PyTorch 算的是 cross-correlation：每個 window 乘上"
+                              "原本的 kernel，不翻轉",
     },
     "03_stride_padding_channels": {
         "nb03_output_size": "output_size(6, 3)：第一個錯的值：應該是 4，拿到 3 (1 個值中有 1 個不同). "
