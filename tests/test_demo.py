@@ -69,10 +69,10 @@ HINTS = {
     },
     "03_stride_padding_channels": {
         "nb03_output_size": "output_size(6, 3)：第一個錯的值：應該是 4，拿到 3 (1 個值中有 1 個不同). "
-                            "提示：output size is (n + 2p - k) / s + 1, rounded down; off by one? The + 1 counts "
-                            "the window's first position",
+                            "提示：輸出大小是 (n + 2p - k) / s + 1，無條件捨去；差了 1 嗎？+ 1 算的是 window 的"
+                            "第一個位置",
         "nb03_conv2d_padding": "conv2d(x1, w1, stride=2, padding=1)：shape 應該是 (1, 3, 3)，拿到 (1, 2, 2)："
-                               "did you forget the padding (補零)?",
+                               "忘了 padding（補零）嗎？",
     },
     "04_pooling": {"nb04_pool2d_avg": "(max instead of average)",
                    "nb04_pool2d_torch": "mode='avg' returned the window maxima (max instead of average)"},
