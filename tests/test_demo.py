@@ -74,8 +74,8 @@ HINTS = {
         "nb03_conv2d_padding": "conv2d(x1, w1, stride=2, padding=1)：shape 應該是 (1, 3, 3)，拿到 (1, 2, 2)："
                                "忘了 padding（補零）嗎？",
     },
-    "04_pooling": {"nb04_pool2d_avg": "(max instead of average)",
-                   "nb04_pool2d_torch": "mode='avg' returned the window maxima (max instead of average)"},
+    "04_pooling": {"nb04_pool2d_avg": "（用了 max 而不是 average）",
+                   "nb04_pool2d_torch": "mode='avg' 回傳的是 window 的最大值（用了 max 而不是 average）"},
     "05_batch_norm": {"nb05_bn_train": "unbiased variance (divide by m - 1",
                       "nb05_accuracy": "graded in train mode"},
     "06_cnn_in_pytorch": {"nb06_lenet": "wrong flatten size: after Flatten there are C x H x W = 16 x 5 x 5 = 400"},
