@@ -76,8 +76,8 @@ HINTS = {
     },
     "04_pooling": {"nb04_pool2d_avg": "（用了 max 而不是 average）",
                    "nb04_pool2d_torch": "mode='avg' 回傳的是 window 的最大值（用了 max 而不是 average）"},
-    "05_batch_norm": {"nb05_bn_train": "unbiased variance (divide by m - 1",
-                      "nb05_accuracy": "graded in train mode"},
+    "05_batch_norm": {"nb05_bn_train": "你用了 unbiased variance 來正規化（除以 m - 1",
+                      "nb05_accuracy": "在 train mode 下評分"},
     "06_cnn_in_pytorch": {"nb06_lenet": "wrong flatten size: after Flatten there are C x H x W = 16 x 5 x 5 = 400"},
 }
 
