@@ -310,4 +310,4 @@ def test_label_thief_scores_only_what_its_model_earns(graded):
     assert "stolen labels for 250 of 250" not in evaluated
     for t in TIERS:
         if acc < t / 100:
-            assert f"is below {t}%" in shown[f"hw2_accuracy_{t}"]
+            assert f"低於 {t}%" in shown[f"hw2_accuracy_{t}"]  # release/: the Chinese edition

@@ -95,9 +95,10 @@ HW2_EXPECTED = {
 }
 HW2_FAILED = {  # student -> {failed grade_id: words its message must contain}
     "ada_perfect": {},
-    "cai_mistakes": {"hw2_flip": "one coin per image", "hw2_predict": "call model.eval()",
-                     "hw2_train_model": "labels reached loss_fn without .to(device)",
-                     "hw2_accuracy_70": "is below 70%", "hw2_accuracy_80": "is below 80%"},
+    # the default edition's (Traditional Chinese) messages
+    "cai_mistakes": {"hw2_flip": "每張影像各擲一次硬幣", "hw2_predict": "預測之前要呼叫 model.eval()",
+                     "hw2_train_model": "個 batch 的 label 沒有 .to(device) 就到了 loss_fn",
+                     "hw2_accuracy_70": "低於 70%", "hw2_accuracy_80": "低於 80%"},
     "dee_raises": {"hw2_per_class": "has no attribute 'eq'",
                    **{f"hw2_accuracy_{t}": "is not a readable PyTorch checkpoint" for t in (50, 60, 70, 80)}},
 }

@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hw2")]  # one worker tr
 NB = SOURCE / "hw2" / "hw2_cifar10.ipynb"
 TIERS = {f"hw2_accuracy_{t}" for t in (50, 60, 70, 80)}
 UNUSABLE = {  # student -> what the four accuracy cells say
-    "without_model": "no test accuracy: no checkpoint at hw2_model.pt",
+    "without_model": "沒有 test accuracy：no checkpoint at hw2_model.pt",  # release/: the Chinese edition
     "cut_off": "is not a readable PyTorch checkpoint",
     "other_network": "do not fit Net",
 }
