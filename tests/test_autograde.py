@@ -21,6 +21,7 @@ from conftest import RELEASE, ROOT, SOURCE, cnn_course, copy_course
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 import kinds  # noqa: E402
 
+from cnn_course import editions  # noqa: E402
 from cnn_course.grading import sandbox  # noqa: E402
 from cnn_course.layout import Course  # noqa: E402
 from cnn_course.nbgrader_run import nbgrader  # noqa: E402
@@ -140,7 +141,9 @@ def _visible_text(path: Path) -> str:
 
 def test_feedback_never_contains_hidden_tests(graded):
     course, _, _, _, _ = graded
-    secret = feedback.hidden_lines(nbformat.read(SOURCE / "lecture" / f"{kinds.NB}.ipynb", as_version=4))
+    # the graded notebooks are the default edition's: its hidden lines (tr() resolved to Chinese)
+    secret = feedback.hidden_lines(editions.edition(
+        nbformat.read(SOURCE / "lecture" / f"{kinds.NB}.ipynb", as_version=4), editions.DEFAULT))
     assert len(secret) >= 10
     pages = list((course / "feedback").rglob("*.html"))
     assert len(pages) == len(kinds.KINDS)
@@ -151,7 +154,8 @@ def test_feedback_never_contains_hidden_tests(graded):
         for line in secret:
             assert line not in text and html.escape(line) not in raw, (page, line)
     # the test cells ran outside the kernel: printing In[] in the hand-in shows no hidden test
-    assert "gray of pure red" not in outputs_text(graded_nb(course, "reads_hidden_tests"))
+    shown = outputs_text(graded_nb(course, "reads_hidden_tests"))
+    assert "gray of pure red" not in shown and "純紅色的灰階值" not in shown  # either edition's hidden test name
     assert any("BEGIN HIDDEN TESTS" in c.source for c in graded_nb(course, "reads_hidden_tests").cells)  # instructor's
 
 
