@@ -162,16 +162,18 @@ def test_the_colab_cell_installs_the_uploaded_wheel_on_colab_only(tmp_path, monk
     import sys
     import types
 
+    from cnnlib.i18n import tr
+
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
     monkeypatch.chdir(tmp_path)
-    exec(colab_cell(), {})  # not on Colab: nothing happens
+    exec(colab_cell(), {"tr": tr})  # not on Colab: nothing happens
     assert calls == []
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cnnlib" else real_find_spec(name, *a))
     with pytest.raises(FileNotFoundError, match="Upload the file from the course page"):
-        exec(colab_cell(), {})
+        exec(colab_cell(), {"tr": tr})
     (tmp_path / "cnnlib-0.1.0-py3-none-any.whl").write_bytes(b"")
-    exec(colab_cell(), {})
+    exec(colab_cell(), {"tr": tr})
     assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", "cnnlib-0.1.0-py3-none-any.whl"]]
