@@ -41,7 +41,7 @@ $(STAMP):
 demo: setup ## regenerate release/, grade the demo class, print scores and where the feedback is
 	$(PY) -m cnn_course demo --course .
 
-test: setup ## run every test: lint, library, notebooks, grading, demo scores, browser, hub (about 7 min on 2 cores)
+test: setup ## run every test: lint, library, notebooks, grading, demo scores, browser, hub (about 11 min on 2 cores)
 	$(PY) -m ruff check cnnlib cnn_course tests bench source hub
 	@.ci/ensure-chromium
 	@$(MAKE) --no-print-directory proxy || echo "make test: no configurable-http-proxy: tests/test_hub.py will say it skips"
