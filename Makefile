@@ -56,7 +56,7 @@ test-hub: setup ## the class on a real JupyterHub in Chromium, and 30 students s
 	@$(MAKE) --no-print-directory proxy
 	$(PY) -m pytest tests/test_hub.py tests/test_hub_config.py
 
-test-fast: setup ## the tests that run no notebook and no grading (under a minute)
+test-fast: setup ## the tests that run no notebook and no grading (about a minute)
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 lint: setup ## ruff on cnnlib/, cnn_course/, tests/, bench/, hub/ and the source notebooks
