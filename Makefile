@@ -41,7 +41,7 @@ $(STAMP):
 demo: setup ## regenerate release/, grade the demo class, print scores and where the feedback is
 	$(PY) -m cnn_course demo --course .
 
-test: setup ## run every test: lint, library, notebooks, grading, demo scores, browser, hub (about 7 min on 2 cores)
+test: setup ## run every test: lint, library, notebooks, grading, demo scores, browser, hub (about 11 min on 2 cores)
 	$(PY) -m ruff check cnnlib cnn_course tests bench source hub
 	@.ci/ensure-chromium
 	@$(MAKE) --no-print-directory proxy || echo "make test: no configurable-http-proxy: tests/test_hub.py will say it skips"
@@ -56,7 +56,7 @@ test-hub: setup ## the class on a real JupyterHub in Chromium, and 30 students s
 	@$(MAKE) --no-print-directory proxy
 	$(PY) -m pytest tests/test_hub.py tests/test_hub_config.py
 
-test-fast: setup ## the tests that run no notebook and no grading (under a minute)
+test-fast: setup ## the tests that run no notebook and no grading (about a minute)
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 lint: setup ## ruff on cnnlib/, cnn_course/, tests/, bench/, hub/ and the source notebooks

@@ -36,7 +36,7 @@ import nbformat  # noqa: E402
 import torch  # noqa: E402
 
 from cnn_course.demo.lecture import strip_solution_markers  # noqa: E402
-from cnnlib import data, train  # noqa: E402
+from cnnlib import data, models, train  # noqa: E402
 from cnnlib.machine import describe_cpu  # noqa: E402
 
 NOTEBOOK = ROOT / "source" / "hw2" / "hw2_cifar10.ipynb"
@@ -83,7 +83,7 @@ def run_notebook(args, train_set, val_set) -> dict:
         _, info = train.load_checkpoint(ns["CHECKPOINT"], model=ns["Net"]())
     hist = ns["history"]
     return {"recipe": "hw2 notebook", "model": f"Net (the source's), {ns['device'].type}",
-            "params": sum(p.numel() for p in ns["Net"]().parameters()), "epochs": len(hist["loss"]),
+            "params": models.count_parameters(ns["Net"]()), "epochs": len(hist["loss"]),
             "wall_s": wall, "acc": max(hist["val_accuracy"]), "saved": info.get("accuracy"),
             "budget_min": ns["TIME_BUDGET_MIN"], "per_epoch": [round(a, 4) for a in hist["val_accuracy"]],
             "device": ns["device"]}

@@ -80,10 +80,14 @@ def test_redaction_removes_hidden_blocks_lines_and_tracebacks():
                                traceback=["Traceback ...", secret[0]]),
         nbformat.v4.new_output("stream", name="stdout", text=f"In: {secret[1]}\n"),
     ]
+    prose = nbformat.v4.new_markdown_cell(f"Write `{secret[-1]}` with loops.")
+    nb.cells.append(prose)
     feedback.redact_notebook(nb, secret)
     text = nbformat.writes(nb)
     assert "BEGIN HIDDEN TESTS" not in text
-    assert not [s for s in secret if s in text]
+    assert not [s for c in nb.cells if c.cell_type == "code" for s in secret if s in nbformat.writes(
+        nbformat.v4.new_notebook(cells=[c]))]
+    assert prose.source == f"Write `{secret[-1]}` with loops."  # the course's text stays as written
     assert cell.outputs[0].traceback == ["AssertionError: x: expected 1, got 2. Hint: permute"]
     assert feedback.HIDDEN_NOTE in cell.source
 

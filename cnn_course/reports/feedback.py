@@ -4,7 +4,8 @@ nbgrader's feedback is the autograded notebook as HTML: test cells hold their hi
 (put back by ``OverwriteCells``), tracebacks quote the failing hidden line, and a student's
 own cell may print ``In[...]``. :func:`redact_notebook` removes all of that: each hidden block
 becomes one comment line, every error keeps its name and message (the hint) but not its
-traceback, and any hidden-test line quoted in an output is replaced. :class:`RedactHiddenTests`
+traceback, and any hidden-test line quoted in code or an output is replaced (markdown, the
+course's own text, is left alone: "write `conv2d_single(image, kernel)`" is not a leak). :class:`RedactHiddenTests`
 does it inside ``nbgrader generate_feedback`` (the course's ``nbgrader_config.py`` puts it first
 in ``GenerateFeedback.preprocessors``), so every feedback page is redacted, whichever command
 made it; the instructor's graded notebooks in ``autograded/`` keep everything. Points per test
@@ -72,6 +73,8 @@ def _scrub(text: str, secret: list[str]) -> str:
 def redact_notebook(nb, secret: list[str]):
     """Remove hidden tests from ``nb`` in place (see module doc); returns ``nb``."""
     for cell in nb.cells:
+        if cell.cell_type == "markdown":  # the course's own text, never a hidden test: left as written
+            continue
         cell.source = _scrub(cell.source, secret)
         for out in cell.get("outputs", []):
             if out.output_type == "error":
