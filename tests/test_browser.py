@@ -35,7 +35,7 @@ from browser_lab import (
 from conftest import RELEASE, ROOT, SOURCE, copy_course
 
 from cnn_course.demo import lecture as demo_class
-from cnnlib import ops, slides, widgets
+from cnnlib import i18n, ops, slides, widgets
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -47,6 +47,14 @@ NB02 = "lecture/02_convolution_by_hand.ipynb"
 # (release/ is the default edition, Traditional Chinese).
 FLIP_HINT = "把 kernel 翻轉了：你算的是真正的 convolution"
 CONV_PASSED = "conv2d_single：和投影片一致"
+STEPPER_SUM = "window {k} of {n} (feature map row {row}, column {col}): {terms} = sum = {total}"
+
+
+def window_text(k: int, n: int) -> str:
+    """How the stepper's sum line starts at window k (1-based) of n in release/ (Traditional Chinese)."""
+    line = i18n._load("zh_TW").gettext(STEPPER_SUM)
+    assert line != STEPPER_SUM, "the stepper's sum line has no Traditional Chinese translation"
+    return line.split("{row}")[0].format(k=k, n=n)
 
 
 def solution(nb_rel: str, grade_id: str) -> str:
@@ -99,7 +107,7 @@ def expected_stepper_png(k: int) -> bytes:
 
 def wait_for_stepper(page, out, k: int) -> bytes:
     n_steps = widgets.ConvStepper().n_steps
-    out.locator(".cnn-stepper-sum").get_by_text(f"window {k + 1} of {n_steps} ").wait_for(timeout=KERNEL_RUN_MS)
+    out.locator(".cnn-stepper-sum").get_by_text(window_text(k + 1, n_steps)).wait_for(timeout=KERNEL_RUN_MS)
     readout = out.locator(".cnn-stepper-slider .widget-readout").inner_text().strip()
     assert readout == str(k + 1), f"the slider shows {readout} for window {k + 1}"  # slider and text agree
     want = expected_stepper_png(k)
@@ -298,7 +306,7 @@ def test_student_steps_through_convolution_fills_in_and_validates_notebook_02(st
     nb.output(last).locator(".jp-OutputArea-output").first.wait_for(timeout=KERNEL_RUN_MS)
     nb.wait_idle()
     for grade_id in ("nb02_stepper", "nb02_stepper_own"):
-        nb.output(grade_id).locator(".cnn-stepper-sum").get_by_text("window 1 of 16").wait_for(timeout=UI_MS)
+        nb.output(grade_id).locator(".cnn-stepper-sum").get_by_text(window_text(1, 16)).wait_for(timeout=UI_MS)
     assert nb.panel.locator(".cnn-check-button").count() >= 1
     errors = nb.panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, errors.all_inner_texts()

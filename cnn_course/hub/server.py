@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .. import editions
 from ..layout import Course
 from . import accounts, asuser
 from .settings import REPO, Hub, this_python
@@ -68,16 +69,19 @@ def lay_out(hub: Hub) -> None:
 
 
 def course_folder(hub: Hub, only: list[str] | None = None) -> Path:
-    """The instructor's course folder (made once, from this checkout's source/ and
-    nbgrader_config.py), owned by the instructor; release/ and the gradebook come from
-    ``nbgrader generate_assignment``, run as the instructor (every assignment, or ``only`` these)."""
+    """The instructor's course folder (made once), owned by the instructor: its ``source/`` is the
+    default edition (Traditional Chinese) of this checkout's ``source/``, cut as ``make release``
+    cuts it (:mod:`..editions`), with this checkout's nbgrader_config.py; release/ and the
+    gradebook come from ``nbgrader generate_assignment``, run as the instructor (every
+    assignment, or ``only`` these)."""
     home = os.path.expanduser(f"~{hub.instructor}")
     course = hub.course_dir(home)
     if (course / "gradebook.db").exists():
         return course
     course.mkdir(exist_ok=True)
     shutil.rmtree(course / "source", ignore_errors=True)
-    shutil.copytree(REPO / "source", course / "source", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for assignment in Course(REPO).assignments():
+        editions.build_assignment(REPO / "source" / assignment, course / "source" / assignment, editions.DEFAULT)
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     subprocess.run(["chown", "-R", f"{hub.instructor}:{hub.instructor}", str(course)], check=True)
     course.chmod(0o700)
