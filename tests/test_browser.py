@@ -122,7 +122,7 @@ def wait_for_stepper(page, out, k: int) -> bytes:
 
 def stepper_sum(out) -> float:
     text = out.locator(".cnn-stepper-sum").inner_text()
-    m = re.search(r"sum = (-?[0-9.]+)\s*$", text)
+    m = re.search(r"= (-?[0-9.]+)\s*$", text)  # "... = sum = 1" (en), "... = 總和 = 1" (zh)
     assert m, f"no 'sum = <value>' in the stepper's line {text!r}"
     return float(m.group(1))
 
