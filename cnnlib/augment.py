@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .i18n import _
+
 if TYPE_CHECKING:  # only for the annotation: cnnlib.data imports this module
     from .data import ImageSet
 
@@ -38,8 +40,8 @@ def normalize(x, mean=CIFAR10_MEAN, std=CIFAR10_STD, dtype=None):
     import torch
 
     if not (isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] == len(mean)):
-        raise ValueError(f"normalize expects a tensor (N, {len(mean)}, H, W), channels first; got "
-                         f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
+        raise ValueError(_("normalize expects a tensor (N, {c}, H, W), channels first; got {got}").format(
+            c=len(mean), got=f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))}"))
     dtype = dtype or torch.float32
     m = torch.tensor(mean, device=x.device, dtype=dtype).view(1, -1, 1, 1)
     s = torch.tensor(std, device=x.device, dtype=dtype).view(1, -1, 1, 1)
@@ -106,9 +108,10 @@ class GpuLoader:
         import torch
 
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
+            raise ValueError(_("batch_size must be an int >= 1; got {value}").format(value=repr(batch_size)))
         if train and batch_size > len(data):
-            raise ValueError(f"batch_size {batch_size} is larger than the {len(data)} training images")
+            raise ValueError(_("batch_size {batch_size} is larger than the {n} training images").format(
+                batch_size=batch_size, n=len(data)))
         self.device = torch.device(device)
         self.images = torch.from_numpy(data.x).to(self.device).permute(0, 3, 1, 2).contiguous()
         self.labels = torch.from_numpy(data.y).to(self.device)

@@ -18,6 +18,8 @@ import time
 import numpy as np
 import torch
 
+from .i18n import _
+
 __all__ = ["Batches"]
 
 
@@ -39,9 +41,10 @@ class Batches:
                  seed: int | None = None, probe: bool = False, delay_s: float = 0.0):
         x, y = _tensors(data)
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
+            raise ValueError(_("batch_size must be an int >= 1; got {value}").format(value=repr(batch_size)))
         if shuffle and batch_size > len(y):
-            raise ValueError(f"batch_size {batch_size} is larger than the {len(y)} images to shuffle")
+            raise ValueError(_("batch_size {batch_size} is larger than the {n} images to shuffle").format(
+                batch_size=batch_size, n=len(y)))
         self.images, self.labels = x, y
         self.batch_size, self.shuffle = batch_size, shuffle
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
@@ -84,10 +87,10 @@ def _tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
         y = torch.from_numpy(np.asarray(data.y)).long()
         return x, y
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise ValueError("Batches needs an ImageSet or a pair (x, y): images (N, C, H, W) and labels (N,); "
-                         f"got {type(data).__name__}")
+        raise ValueError(_("Batches needs an ImageSet or a pair (x, y): images (N, C, H, W) and labels (N,); "
+                           "got {kind}").format(kind=type(data).__name__))
     x, y = (torch.as_tensor(v) for v in data)
     if x.ndim != 4 or y.ndim != 1 or len(x) != len(y):
-        raise ValueError(f"Batches needs images (N, C, H, W) and labels (N,) of the same N; got {tuple(x.shape)} "
-                         f"and {tuple(y.shape)}")
+        raise ValueError(_("Batches needs images (N, C, H, W) and labels (N,) of the same N; got {x_shape} and "
+                           "{y_shape}").format(x_shape=tuple(x.shape), y_shape=tuple(y.shape)))
     return x.cpu(), y.cpu().long()

@@ -17,6 +17,7 @@ from torch import nn
 
 from cnnlib import data as cdata
 from cnnlib import models
+from cnnlib.i18n import _
 
 if TYPE_CHECKING:  # only for the annotation: cnnlib.train imports this module
     from cnnlib.train import TrainConfig
@@ -81,12 +82,12 @@ def load_checkpoint(path, model: nn.Module | None = None, map_location="cpu") ->
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: train the model and save it first")
+        raise FileNotFoundError(_("no checkpoint at {path}: train the model and save it first").format(path=path))
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise CheckpointError(_("{path} is not a readable PyTorch checkpoint ({error})").format(
+            path=path, error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")) from None
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
         info = {k: v for k, v in obj.items() if k != "state_dict"}
         state = obj["state_dict"]
@@ -95,17 +96,20 @@ def load_checkpoint(path, model: nn.Module | None = None, map_location="cpu") ->
                 "mean": list(cdata.CIFAR10_MEAN), "std": list(cdata.CIFAR10_STD), "config": None}
         state = obj
     else:
-        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a model checkpoint: save one "
-                              f"with cnnlib.train.save_checkpoint(path, model) or torch.save(model.state_dict(), path)")
+        raise CheckpointError(_("{path} holds a {kind}, not a model checkpoint: save one with "
+                                "cnnlib.train.save_checkpoint(path, model) or torch.save(model.state_dict(), path)"
+                                ).format(path=path, kind=type(obj).__name__))
     if model is None:
         if not info.get("model_name"):
-            raise CheckpointError(f"{path} holds the weights of a {info.get('model_class', 'custom')} model: "
-                                  f"pass an instance, load_checkpoint(path, model=YourNet())")
+            raise CheckpointError(_("{path} holds the weights of a {kind} model: pass an instance, "
+                                    "load_checkpoint(path, model=YourNet())").format(
+                path=path, kind=info.get("model_class", "custom")))
         model = models.build(info["model_name"], **info.get("model_kwargs", {}))
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())
-        raise CheckpointError(f"the weights in {path} do not fit {type(model).__name__}: {detail[:600]}") from None
+        raise CheckpointError(_("the weights in {path} do not fit {kind}: {detail}").format(
+            path=path, kind=type(model).__name__, detail=detail[:600])) from None
     model.eval()
     return model, info

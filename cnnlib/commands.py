@@ -14,6 +14,7 @@ import dataclasses
 import sys
 
 from cnnlib import data as cdata
+from cnnlib.i18n import _
 
 __all__ = ["evaluate_main", "main"]
 
@@ -57,18 +58,20 @@ def main(argv=None) -> int:
         if args.epochs is not None:
             changes["epochs"] = args.epochs
         cfg = dataclasses.replace(cfg, **changes)
-        print(f"recipe {args.recipe}: {cfg.model} {cfg.model_kwargs or ''} {cfg.epochs:g} epochs, "
-              f"batch {cfg.batch_size}, {len(train):,} training images"
-              + (f", {len(val):,} for validation" if val else ", no validation split")
-              + (f", at most {budget:g} s" if budget else ""))
+        split = (_(", {n} for validation").format(n=f"{len(val):,}") if val else _(", no validation split"))
+        print(_("recipe {recipe}: {model} {kwargs} {epochs} epochs, batch {batch}, {n} training images"
+                "{validation}{budget}").format(
+            recipe=args.recipe, model=cfg.model, kwargs=cfg.model_kwargs or "", epochs=f"{cfg.epochs:g}",
+            batch=cfg.batch_size, n=f"{len(train):,}", validation=split,
+            budget=_(", at most {seconds} s").format(seconds=f"{budget:g}") if budget else ""))
         res = fit(cfg, train, val, device=dev, progress=not args.no_progress, validate_each_epoch=False)
         out = save_checkpoint(args.out, res.model, config=cfg, classes=ds.classes,
                               accuracy=res.val_accuracy, note=f"trained on {ds.source}")
     except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {error}").format(error=exc), file=sys.stderr)
         return 2
-    print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB)")
-    if res.val_accuracy is not None:
+    print(_("saved {path} ({size} MB)").format(path=out, size=f"{out.stat().st_size / 1e6:.1f}"))
+    if res.val_accuracy is not None:  # read by scripts: the same words in every language
         print(f"val_accuracy {res.val_accuracy:.4f}")
     return 0
 
@@ -95,8 +98,9 @@ def evaluate_main(argv=None) -> int:
         tta = args.tta if args.tta is not None else int(cfg.get("tta", 0))
         acc = evaluate(model, ds, device=dev, tta=tta, mean=tuple(info["mean"]), std=tuple(info["std"]))
     except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {error}").format(error=exc), file=sys.stderr)
         return 2
-    print(f"model {info.get('model_class') or info.get('model_name')}, {len(ds):,} images, tta={tta}")
-    print(f"accuracy {acc:.4f}")
+    print(_("model {model}, {n} images, tta={tta}").format(
+        model=info.get("model_class") or info.get("model_name"), n=f"{len(ds):,}", tta=tta))
+    print(f"accuracy {acc:.4f}")  # the last line, read by the course's checks: the same in every language
     return 0

@@ -37,6 +37,7 @@ import numpy as np
 # notebooks keep importing them from here (``from cnnlib.data import normalize, ...``).
 from .augment import CIFAR10_MEAN, CIFAR10_STD, GpuLoader, normalize, random_flip, random_translate
 from .batches import Batches
+from .i18n import _
 from .samples import (
     CIFAR10_CLASSES,
     LINE_CLASSES,
@@ -106,13 +107,14 @@ class ImageSet:
     def __post_init__(self):
         x, y = self.x, self.y
         if not (isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim == 4 and x.shape[3] == 3):
-            raise ValueError(f"ImageSet.x must be a uint8 array (N, H, W, 3); got "
-                             f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}")
+            raise ValueError(_("ImageSet.x must be a uint8 array (N, H, W, 3); got {got}").format(
+                got=f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}"))
         if not (isinstance(y, np.ndarray) and y.ndim == 1 and len(y) == len(x)):
-            raise ValueError(f"ImageSet.y must be a 1-D array with one label per image ({len(x)}); "
-                             f"got shape {getattr(y, 'shape', type(y).__name__)}")
+            raise ValueError(_("ImageSet.y must be a 1-D array with one label per image ({n}); got shape {shape}").format(
+                n=len(x), shape=getattr(y, "shape", type(y).__name__)))
         if len(y) and (y.min() < 0 or y.max() >= len(self.classes)):
-            raise ValueError(f"labels must lie in 0..{len(self.classes) - 1}; got {y.min()}..{y.max()}")
+            raise ValueError(_("labels must lie in 0..{last}; got {low}..{high}").format(
+                last=len(self.classes) - 1, low=y.min(), high=y.max()))
 
     def __len__(self) -> int:
         return len(self.y)
@@ -123,14 +125,16 @@ class ImageSet:
 
     def describe(self) -> str:
         """One line for people: how many images, whether they are real, where from."""
-        what = "GENERATED look-alike images, not CIFAR-10" if self.synthetic else "CIFAR-10"
-        return f"{len(self):,} images, {what}, from {self.source}"
+        if self.synthetic:
+            return _("{n} images, GENERATED look-alike images, not CIFAR-10, from {source}").format(
+                n=f"{len(self):,}", source=self.source)
+        return _("{n} images, CIFAR-10, from {source}").format(n=f"{len(self):,}", source=self.source)
 
     def split(self, n_val: int) -> tuple[ImageSet, ImageSet | None]:
         """(train, validation): the last ``n_val`` images are the validation set (None if 0)."""
         if not isinstance(n_val, int) or not 0 <= n_val < len(self):
-            raise ValueError(f"n_val must be an int in 0..{len(self) - 1} (images held out for "
-                             f"validation out of {len(self)}); got {n_val!r}")
+            raise ValueError(_("n_val must be an int in 0..{last} (images held out for validation out of {n}); "
+                               "got {value}").format(last=len(self) - 1, n=len(self), value=repr(n_val)))
         if n_val == 0:
             return self, None
         cut = len(self) - n_val
@@ -150,20 +154,24 @@ def load_npz(path) -> ImageSet:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no data file at {path}: expected a .npz with arrays x "
-                                f"(uint8, N x 32 x 32 x 3) and y (labels 0-9)")
+        raise FileNotFoundError(_("no data file at {path}: expected a .npz with arrays x (uint8, N x 32 x 32 x 3) "
+                                  "and y (labels 0-9)").format(path=path))
     try:
         loaded = np.load(path, allow_pickle=False)
     except (OSError, EOFError, ValueError) as exc:  # not a zip / truncated / a pickle
-        raise ValueError(f"{path} is not a readable .npz file ({str(exc).splitlines()[0][:120]})") from None
+        raise ValueError(_("{path} is not a readable .npz file ({error})").format(
+            path=path, error=str(exc).splitlines()[0][:120])) from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} holds a single array; expected a .npz with arrays x (images) and y (labels)")
+        raise ValueError(_("{path} holds a single array; expected a .npz with arrays x (images) and y (labels)").format(
+            path=path))
     with loaded as data:
         if "x" not in data or "y" not in data:
-            raise ValueError(f"{path} holds arrays {sorted(data.files)}; expected x (images) and y (labels)")
+            raise ValueError(_("{path} holds arrays {names}; expected x (images) and y (labels)").format(
+                path=path, names=sorted(data.files)))
         x, y = data["x"], data["y"]
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (32, 32, 3):
-        raise ValueError(f"{path}: x must be uint8 (N, 32, 32, 3), channels last; got {x.dtype} {x.shape}")
+        raise ValueError(_("{path}: x must be uint8 (N, 32, 32, 3), channels last; got {dtype} {shape}").format(
+            path=path, dtype=x.dtype, shape=x.shape))
     return ImageSet(np.ascontiguousarray(x), y.astype(np.int64), CIFAR10_CLASSES, str(path))
 
 
@@ -204,7 +212,7 @@ def load_cifar10(path=None, *, train: bool = True, root=None, download: bool = T
 
     def done(ds: ImageSet) -> ImageSet:
         if verbose:
-            print(f"data: {split} split, {ds.describe()}")
+            print(_("data: {split} split, {description}").format(split=split, description=ds.describe()))
         return ds
 
     if synthetic != "only":
@@ -219,26 +227,27 @@ def load_cifar10(path=None, *, train: bool = True, root=None, download: bool = T
                 return done(load_npz(c))  # a broken file is an error, not a reason to go on
             if path is not None and c == candidates[0]:
                 # a path the caller named is not there: say so now, do not download instead
-                raise FileNotFoundError(f"no data file at {c}: expected a .npz with arrays x (uint8, "
-                                        f"N x 32 x 32 x 3) and y (labels 0-9), or a folder holding "
-                                        f"cifar10_{split}.npz; " + _ways(split, root))
-            tried.append(f"{c}: no such file")
+                raise FileNotFoundError(_("no data file at {path}: expected a .npz with arrays x (uint8, N x 32 x 32 "
+                                          "x 3) and y (labels 0-9), or a folder holding cifar10_{split}.npz; ").format(
+                    path=c, split=split) + _ways(split, root))
+            tried.append(_("{path}: no such file").format(path=c))
         try:
             return done(_torchvision_cifar10(root, train, download))
         except Exception as exc:  # offline, no torchvision, a broken cache
             tried.append(f"torchvision CIFAR10(root={root}, download={download}): {type(exc).__name__}: {exc}")
     if synthetic:
         return done(synthetic_cifar(n=5000 if train else 1000, seed=0 if train else 1))
-    raise FileNotFoundError(f"no CIFAR-10 {split} data found. Tried:\n  - " + "\n  - ".join(tried) + "\n"
-                            + _ways(split, root))
+    raise FileNotFoundError(_("no CIFAR-10 {split} data found. Tried:\n  - {tried}\n").format(
+        split=split, tried="\n  - ".join(tried)) + _ways(split, root))
 
 
 def _ways(split: str, root: Path) -> str:
-    return (f"Provide data in one of these ways:\n"
-            f"  - connect to the internet once: torchvision downloads CIFAR-10 (170 MB) to {root}\n"
-            f"  - pass a path: load_cifar10('cifar10_{split}.npz') (arrays x uint8 N x 32 x 32 x 3, y)\n"
-            f"  - set ${DATA_ENV} to a folder holding cifar10_{split}.npz\n"
-            f"  - for a quick offline run, load_cifar10(synthetic=True) uses generated shapes")
+    return _("Provide data in one of these ways:\n"
+             "  - connect to the internet once: torchvision downloads CIFAR-10 (170 MB) to {root}\n"
+             "  - pass a path: load_cifar10('cifar10_{split}.npz') (arrays x uint8 N x 32 x 32 x 3, y)\n"
+             "  - set ${env} to a folder holding cifar10_{split}.npz\n"
+             "  - for a quick offline run, load_cifar10(synthetic=True) uses generated shapes").format(
+        root=root, split=split, env=DATA_ENV)
 
 
 #: Environment variable that names the HW2 test set: a ``.npz`` file or the word ``synthetic``.
@@ -277,22 +286,22 @@ def hw2_test_set(spec: str | os.PathLike | None = None, *, download: bool | None
     elif spec is not None:
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"HW2 test set: no file at {path} (from {HW2_TEST_ENV} or the argument); "
-                                    f"expected a .npz with x (uint8, N x 32 x 32 x 3) and y (labels 0-9), "
-                                    f"or the word 'synthetic'")
+            raise FileNotFoundError(_("HW2 test set: no file at {path} (from {env} or the argument); expected a .npz "
+                                      "with x (uint8, N x 32 x 32 x 3) and y (labels 0-9), or the word 'synthetic'"
+                                      ).format(path=path, env=HW2_TEST_ENV))
         ds = load_npz(path)
     else:
         try:
             ds = load_cifar10(train=False, download=download, verbose=False)
         except FileNotFoundError as exc:
-            raise FileNotFoundError(
-                f"HW2 test set: {HW2_TEST_ENV} is not set and CIFAR-10's test split is not available "
-                f"here (download={download}). Instructor: set {HW2_TEST_ENV} to a .npz file with arrays x "
-                f"(uint8, N x 32 x 32 x 3) and y (labels 0-9), e.g. {HW2_TEST_ENV}=/srv/course/cifar10_test.npz, "
-                f"or to 'synthetic' for generated images; or set {DATA_ENV} to a folder holding "
-                f"cifar10_test.npz.\nDetails: {exc}") from None
+            raise FileNotFoundError(_(
+                "HW2 test set: {env} is not set and CIFAR-10's test split is not available here "
+                "(download={download}). Instructor: set {env} to a .npz file with arrays x (uint8, N x 32 x 32 x 3) "
+                "and y (labels 0-9), e.g. {env}=/srv/course/cifar10_test.npz, or to 'synthetic' for generated "
+                "images; or set {data_env} to a folder holding cifar10_test.npz.\nDetails: {error}"
+            ).format(env=HW2_TEST_ENV, download=download, data_env=DATA_ENV, error=exc)) from None
     if verbose:
-        print(f"test set: {ds.describe()}")
+        print(_("test set: {description}").format(description=ds.describe()))
     return ds
 
 
@@ -325,7 +334,7 @@ def synthetic_cifar(n: int = 5000, seed: int = 0, noise: float = 20.0) -> ImageS
     exists so that tests and offline runs exercise the whole training path.
     """
     if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1; got {n!r}")
+        raise ValueError(_("n must be an int >= 1; got {value}").format(value=repr(n)))
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n) % 10).astype(np.int64)
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)

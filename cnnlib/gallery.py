@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .checks import to_numpy
+from .i18n import _
 
 __all__ = ["show_images", "show_misclassified"]
 
@@ -33,7 +34,8 @@ def show_images(images, labels=None, class_names=None, title: str = "Images", nc
     """
     arr = to_numpy(images, "images")
     if arr.ndim not in (3, 4):
-        raise ValueError(f"images must have shape (N, H, W), (N, H, W, C) or (N, C, H, W); got {arr.shape}")
+        raise ValueError(_("images must have shape (N, H, W), (N, H, W, C) or (N, C, H, W); got {shape}").format(
+            shape=arr.shape))
     if labels is None:
         return _mosaic(arr, None, ncols, title)
     name = (lambda i: str(class_names[i])) if class_names is not None else str
@@ -89,8 +91,8 @@ def show_misclassified(images, y_true, y_pred, class_names=None, n: int = 20,
     t = np.asarray(to_numpy(y_true, "y_true")).astype(np.int64).ravel()
     p = np.asarray(to_numpy(y_pred, "y_pred")).astype(np.int64).ravel()
     if arr.ndim not in (3, 4) or not len(arr) == len(t) == len(p):
-        raise ValueError(f"expected images (N, ...) with N labels each in y_true and y_pred; got images "
-                         f"{arr.shape}, y_true {t.shape}, y_pred {p.shape}")
+        raise ValueError(_("expected images (N, ...) with N labels each in y_true and y_pred; got images {images}, "
+                           "y_true {y_true}, y_pred {y_pred}").format(images=arr.shape, y_true=t.shape, y_pred=p.shape))
     wrong = np.flatnonzero(t != p)
     show = wrong[:n]
     name = (lambda i: str(class_names[i])) if class_names is not None else str

@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .i18n import _
+
 __all__ = ["MODELS", "FastNet", "LeNet5", "ModeProbe", "TutorialNet", "build", "classify", "count_parameters"]
 
 
@@ -103,7 +105,7 @@ class FastNet(nn.Module):
                  logit_scale: float = 1 / 9, num_classes: int = 10):
         super().__init__()
         if len(widths) != 3 or not all(isinstance(w, int) and w > 0 for w in widths):
-            raise ValueError(f"widths must be three positive ints; got {widths!r}")
+            raise ValueError(_("widths must be three positive ints; got {value}").format(value=repr(widths)))
         self.widths = tuple(widths)
         self.whiten = nn.Conv2d(3, whiten_width, 2, bias=True)
         self.whiten.weight.requires_grad_(False)
@@ -143,7 +145,7 @@ MODELS = {"tutorial": TutorialNet, "lenet5": LeNet5, "fast": FastNet}
 def build(name: str, **kwargs) -> nn.Module:
     """A model by name: ``"tutorial"``, ``"lenet5"`` or ``"fast"`` (keyword arguments go to it)."""
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
+        raise ValueError(_("unknown model {name}; expected one of {names}").format(name=repr(name), names=sorted(MODELS)))
     return MODELS[name](**kwargs)
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .i18n import _
+
 __all__ = ["LossProbe", "OnHost", "StepProbe", "unmoved", "with_devices"]
 
 _MOVES = {torch.Tensor.to, torch.Tensor.cuda}
@@ -105,7 +107,7 @@ def with_devices(fn, *, cuda: bool, mps: bool):
     from unittest import mock
 
     answers = {(torch.cuda, "is_available"): cuda, (torch.cuda, "device_count"): int(cuda),
-               (torch.cuda, "get_device_name"): "a GPU the test pretends to have",
+               (torch.cuda, "get_device_name"): _("a GPU the test pretends to have"),
                (torch.backends.mps, "is_available"): mps, (torch.backends.mps, "is_built"): mps}
     if hasattr(torch, "mps") and hasattr(torch.mps, "device_count"):
         answers[(torch.mps, "device_count")] = int(mps)

@@ -18,6 +18,8 @@ from importlib import resources
 
 import numpy as np
 
+from .i18n import _
+
 __all__ = [
     "CIFAR10_CLASSES",
     "LINE_CLASSES",
@@ -50,7 +52,7 @@ def sample_rgb_image(size: int = 128) -> np.ndarray:
     Channels last (H, W, C), like a picture read by matplotlib or PIL. Deterministic.
     """
     if not isinstance(size, int) or size < 16:
-        raise ValueError(f"size must be an int >= 16; got {size!r}")
+        raise ValueError(_("size must be an int >= 16; got {value}").format(value=repr(size)))
     yy, xx = np.mgrid[0:size, 0:size] / (size - 1)  # (H, W) in [0, 1]
     img = np.zeros((size, size, 3))
     # sky: light blue at the top fading to white at the horizon
@@ -124,11 +126,11 @@ def synthetic_lines(n: int = 2048, size: int = 32, seed: int = 0, noise: float =
         ValueError: an argument out of range.
     """
     if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1; got {n!r}")
+        raise ValueError(_("n must be an int >= 1; got {value}").format(value=repr(n)))
     if not isinstance(size, int) or size < 12:
-        raise ValueError(f"size must be an int >= 12; got {size!r}")
+        raise ValueError(_("size must be an int >= 12; got {value}").format(value=repr(size)))
     if not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0; got {noise!r}")
+        raise ValueError(_("noise must be a number >= 0; got {value}").format(value=repr(noise)))
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n) % len(LINE_CLASSES))
     direction = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [-1.0, 1.0]])[y]  # (dy, dx)

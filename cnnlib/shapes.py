@@ -11,11 +11,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .i18n import _
+
 __all__ = ["layer_shapes"]
 
 
 def _describe(name: str, layer: nn.Module) -> str:
-    return f"layer {name} ({type(layer).__name__})"
+    return _("layer {name} ({kind})").format(name=name, kind=type(layer).__name__)
 
 
 def layer_shapes(model: nn.Module, input_shape) -> list[tuple[str, tuple[int, ...]]]:
@@ -38,12 +40,13 @@ def layer_shapes(model: nn.Module, input_shape) -> list[tuple[str, tuple[int, ..
     try:
         shape = tuple(int(d) for d in input_shape)
     except TypeError:
-        raise ValueError(f"input_shape must be a tuple of ints such as (1, 1, 32, 32); got {input_shape!r}") from None
+        raise ValueError(_("input_shape must be a tuple of ints such as (1, 1, 32, 32); got {value}").format(
+            value=repr(input_shape))) from None
     if not shape or any(d < 1 for d in shape):
-        raise ValueError(f"input_shape must be a tuple of positive ints; got {input_shape!r}")
+        raise ValueError(_("input_shape must be a tuple of positive ints; got {value}").format(value=repr(input_shape)))
     layers = list(model.named_children())
     if not layers:
-        raise ValueError(f"model has no layers (children); got {type(model).__name__}")
+        raise ValueError(_("model has no layers (children); got {kind}").format(kind=type(model).__name__))
     was_training = model.training
     model.eval()
     out = [("input", shape)]
@@ -55,29 +58,29 @@ def layer_shapes(model: nn.Module, input_shape) -> list[tuple[str, tuple[int, ..
                 where = _describe(name, layer)
                 if isinstance(layer, nn.Linear):
                     if x.dim() > 2:
-                        raise ValueError(
-                            f"{where} gets a {x.dim()}-D input of shape {tuple(x.shape)}: a Linear layer "
-                            f"(全連接層) needs one vector per image; add nn.Flatten() before it (why flatten)"
-                        )
+                        raise ValueError(_(
+                            "{where} gets a {ndim}-D input of shape {shape}: a Linear layer (全連接層) needs one "
+                            "vector per image; add nn.Flatten() before it (why flatten)"
+                        ).format(where=where, ndim=x.dim(), shape=tuple(x.shape)))
                     if x.shape[-1] != layer.in_features:
-                        msg = (f"{where} expects {layer.in_features} input features but the layer before "
-                               f"gives {x.shape[-1]} (shape {tuple(x.shape)})")
+                        msg = _("{where} expects {expected} input features but the layer before gives {got} "
+                                "(shape {shape})").format(where=where, expected=layer.in_features,
+                                                          got=x.shape[-1], shape=tuple(x.shape))
                         if last_map is not None:
                             c, h, w = last_map[1:]
-                            msg += (f": wrong flatten size: after Flatten there are C x H x W = {c} x {h} x {w}"
-                                    f" = {c * h * w} features, so use nn.Linear({c * h * w}, ...)")
+                            msg += _(": wrong flatten size: after Flatten there are C x H x W = {c} x {h} x {w} = "
+                                     "{n} features, so use nn.Linear({n}, ...)").format(c=c, h=h, w=w, n=c * h * w)
                         raise ValueError(msg)
                 if isinstance(layer, nn.Conv2d) and x.dim() in (3, 4) and x.shape[-3] != layer.in_channels:
-                    raise ValueError(
-                        f"{where} expects {layer.in_channels} input channels (通道) but the layer before "
-                        f"gives {x.shape[-3]} (shape {tuple(x.shape)}): in_channels must equal the "
-                        f"previous layer's out_channels"
-                    )
+                    raise ValueError(_(
+                        "{where} expects {expected} input channels (通道) but the layer before gives {got} "
+                        "(shape {shape}): in_channels must equal the previous layer's out_channels"
+                    ).format(where=where, expected=layer.in_channels, got=x.shape[-3], shape=tuple(x.shape)))
                 try:
                     x = layer(x)
                 except RuntimeError as exc:
-                    raise ValueError(f"{where} cannot take an input of shape {tuple(x.shape)}: "
-                                     f"{str(exc).splitlines()[0]}") from None
+                    raise ValueError(_("{where} cannot take an input of shape {shape}: {error}").format(
+                        where=where, shape=tuple(x.shape), error=str(exc).splitlines()[0])) from None
                 if x.dim() == 4:
                     last_map = tuple(x.shape)
                 out.append((f"{name} {type(layer).__name__}", tuple(x.shape)))

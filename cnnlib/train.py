@@ -44,6 +44,7 @@ from cnnlib.checkpoints import (  # noqa: F401
     save_checkpoint,
 )
 from cnnlib.commands import evaluate_main, main  # noqa: F401
+from cnnlib.i18n import _
 from cnnlib.loop import (  # noqa: F401
     _Lookahead,
     _lr_factor,
@@ -107,25 +108,28 @@ class TrainConfig:
     def __post_init__(self):
         problems = []
         if self.model not in models.MODELS:
-            problems.append(f"model must be one of {sorted(models.MODELS)}, got {self.model!r}")
+            problems.append(_("model must be one of {names}, got {value}").format(
+                names=sorted(models.MODELS), value=repr(self.model)))
         if self.optimizer not in ("nesterov", "sgd"):
-            problems.append(f"optimizer must be 'nesterov' or 'sgd', got {self.optimizer!r}")
+            problems.append(_("optimizer must be 'nesterov' or 'sgd', got {value}").format(value=repr(self.optimizer)))
         if self.schedule not in ("triangle", "constant"):
-            problems.append(f"schedule must be 'triangle' or 'constant', got {self.schedule!r}")
+            problems.append(_("schedule must be 'triangle' or 'constant', got {value}").format(
+                value=repr(self.schedule)))
         if not self.epochs > 0:
-            problems.append(f"epochs must be > 0, got {self.epochs!r}")
+            problems.append(_("epochs must be > 0, got {value}").format(value=repr(self.epochs)))
         if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
-            problems.append(f"batch_size must be an int >= 1, got {self.batch_size!r}")
+            problems.append(_("batch_size must be an int >= 1, got {value}").format(value=repr(self.batch_size)))
         if not self.lr > 0:
-            problems.append(f"lr must be > 0, got {self.lr!r}")
+            problems.append(_("lr must be > 0, got {value}").format(value=repr(self.lr)))
         if not 0 <= self.momentum < 1:
-            problems.append(f"momentum must be in [0, 1), got {self.momentum!r}")
+            problems.append(_("momentum must be in [0, 1), got {value}").format(value=repr(self.momentum)))
         if self.tta not in (0, 1, 2):
-            problems.append(f"tta must be 0, 1 or 2, got {self.tta!r}")
+            problems.append(_("tta must be 0, 1 or 2, got {value}").format(value=repr(self.tta)))
         if self.time_budget_s is not None and not self.time_budget_s > 0:
-            problems.append(f"time_budget_s must be > 0 or None, got {self.time_budget_s!r}")
+            problems.append(_("time_budget_s must be > 0 or None, got {value}").format(
+                value=repr(self.time_budget_s)))
         if problems:
-            raise ValueError("bad TrainConfig: " + "; ".join(problems))
+            raise ValueError(_("bad TrainConfig: {problems}").format(problems="; ".join(problems)))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -174,8 +178,8 @@ def pick_device(prefer: str | None = None, verbose: bool = True) -> torch.device
     if prefer:
         dev = torch.device(prefer)
         if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' asked for, but torch sees no CUDA GPU "
-                             "(torch.cuda.is_available() is False)")
+            raise ValueError(_("device 'cuda' asked for, but torch sees no CUDA GPU "
+                               "(torch.cuda.is_available() is False)"))
     elif torch.cuda.is_available():
         dev = torch.device("cuda")
     elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -188,8 +192,9 @@ def pick_device(prefer: str | None = None, verbose: bool = True) -> torch.device
         elif dev.type == "mps":
             what = "mps (Apple GPU)"
         else:
-            what = f"cpu ({torch.get_num_threads()} threads): no GPU found, training will be slow"
-        print(f"device: {what}")
+            what = _("cpu ({threads} threads): no GPU found, training will be slow").format(
+                threads=torch.get_num_threads())
+        print(_("device: {what}").format(what=what))
     return dev
 
 
@@ -215,8 +220,10 @@ def _final_validation(run: _Run, val: cdata.ImageSet | None, history: dict, log,
     if history["val_acc"] and history["val_acc"][-1] is None:
         history["val_acc"][-1] = evaluate(run.model, val, device=dev, tta=0, mean=cfg.mean, std=cfg.std)
     if log:
-        log(f"validation accuracy {final:.4f} (tta={cfg.tta}) after {run.steps} steps, "
-            f"{run.train_time:.1f} s of training, {time.perf_counter() - t_start:.1f} s in all")
+        log(_("validation accuracy {accuracy} (tta={tta}) after {steps} steps, {train_s} s of training, "
+              "{total_s} s in all").format(accuracy=f"{final:.4f}", tta=cfg.tta, steps=run.steps,
+                                           train_s=f"{run.train_time:.1f}",
+                                           total_s=f"{time.perf_counter() - t_start:.1f}"))
     return final
 
 
@@ -234,13 +241,14 @@ def fit(config: TrainConfig, train: cdata.ImageSet, val: cdata.ImageSet | None =
     whose model is in eval mode.
     """
     if not isinstance(train, cdata.ImageSet):
-        raise ValueError(f"train must be a cnnlib.data.ImageSet; got {type(train).__name__}")
+        raise ValueError(_("train must be a cnnlib.data.ImageSet; got {kind}").format(kind=type(train).__name__))
     from tqdm.auto import tqdm
 
     dev = torch.device(device) if device is not None else pick_device(verbose=False)
     run = _start_run(config, train, dev, model)
     history = {"epoch": [], "step": [], "seconds": [], "train_loss": [], "train_acc": [], "val_acc": []}
-    bar = tqdm(total=run.total_steps, desc=f"training {type(run.model).__name__} on {dev.type}",
+    desc = _("training {model} on {device}").format(model=type(run.model).__name__, device=dev.type)
+    bar = tqdm(total=run.total_steps, desc=desc,
                unit="step", disable=not progress, leave=True)
     t_start = time.perf_counter()
     epoch = 0
@@ -281,7 +289,7 @@ def predict(model: nn.Module, data: cdata.ImageSet, *, device=None, tta: int = 0
     as in airbench: half plain + mirror, half the two shifted pairs).
     """
     if not isinstance(data, cdata.ImageSet):
-        raise ValueError(f"data must be a cnnlib.data.ImageSet; got {type(data).__name__}")
+        raise ValueError(_("data must be a cnnlib.data.ImageSet; got {kind}").format(kind=type(data).__name__))
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -306,7 +314,7 @@ def predict(model: nn.Module, data: cdata.ImageSet, *, device=None, tta: int = 0
 def evaluate(model: nn.Module, data: cdata.ImageSet, **kwargs) -> float:
     """Accuracy of ``model`` on ``data`` in [0, 1] (keywords as ``predict``)."""
     if len(data) == 0:
-        raise ValueError("cannot evaluate on an empty data set")
+        raise ValueError(_("cannot evaluate on an empty data set"))
     return float((predict(model, data, **kwargs).argmax(1) == data.y).mean())
 
 
@@ -314,7 +322,8 @@ def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> np.ndarray:
     """(classes, classes) int64 counts: row = true class, column = predicted class."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"y_true and y_pred must be 1-D and the same length; got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(_("y_true and y_pred must be 1-D and the same length; got {true_shape} and {pred_shape}").format(
+            true_shape=y_true.shape, pred_shape=y_pred.shape))
     return np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 

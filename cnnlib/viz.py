@@ -21,6 +21,7 @@ from matplotlib.text import Text
 
 from .checks import to_numpy
 from .gallery import show_images, show_misclassified
+from .i18n import _
 
 __all__ = [
     "show_channels",
@@ -101,7 +102,7 @@ def show_channels(img, title: str = "An RGB image and its channels") -> Figure:
     """
     arr = to_numpy(img, "img")
     if arr.ndim != 3 or 3 not in (arr.shape[0], arr.shape[-1]):
-        raise ValueError(f"img must have shape (3, H, W) or (H, W, 3); got {arr.shape}")
+        raise ValueError(_("img must have shape (3, H, W) or (H, W, 3); got {shape}").format(shape=arr.shape))
     hwc = arr if arr.shape[-1] == 3 else np.transpose(arr, (1, 2, 0))
     fig = Figure(figsize=(10, 2.8), layout="constrained")
     axes = fig.subplots(1, 4)
@@ -121,7 +122,7 @@ def show_channels(img, title: str = "An RGB image and its channels") -> Figure:
 def _grid(n: int, ncols: int, size: float, title: str):
     """A figure with n small axes in rows of ncols (extra axes hidden); returns (fig, axes)."""
     if not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int; got {ncols!r}")
+        raise ValueError(_("ncols must be a positive int; got {value}").format(value=repr(ncols)))
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig = Figure(figsize=(size * ncols + 0.6, size * nrows + 0.6), layout="constrained")
@@ -161,7 +162,7 @@ def show_kernels(weights, title: str = "Kernels (filters)", ncols: int = 8) -> F
     if w.ndim == 2:
         w = w[None, None]
     if w.ndim != 4:
-        raise ValueError(f"weights must have shape (KH, KW) or (F, C, KH, KW); got {w.shape}")
+        raise ValueError(_("weights must have shape (KH, KW) or (F, C, KH, KW); got {shape}").format(shape=w.shape))
     f, c, kh, kw = w.shape
     fig, axes = _grid(f * c, ncols, 1.4 if max(kh, kw) > 7 else 1.7, title)
     vmax = float(np.abs(w).max()) or 1.0
@@ -198,7 +199,7 @@ def show_feature_maps(maps, title: str = "Feature maps (特徵圖)", ncols: int 
         m = m[None]
     if m.ndim != 3:
         raise ValueError(
-            f"maps must have shape (H, W) or (F, H, W); got {m.shape} (for a batch pass out[0])"
+            _("maps must have shape (H, W) or (F, H, W); got {shape} (for a batch pass out[0])").format(shape=m.shape)
         )
     n, h, w = m.shape
     fig, axes = _grid(n, ncols, 1.8 if max(h, w) > 8 else 2.0, title)
@@ -227,12 +228,13 @@ def show_curves(history, title: str = "Training curves") -> Figure:
     if not isinstance(history, dict):
         history = {"loss": history}
     if not history:
-        raise ValueError("history is empty; expected a dict like {'loss': [2.3, 1.9, ...]}")
+        raise ValueError(_("history is empty; expected a dict like {'loss': [2.3, 1.9, ...]}"))
     series = {}
     for name, values in history.items():
         arr = np.asarray(to_numpy(values, f"history[{name!r}]"), dtype=np.float64)
         if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"history[{name!r}] must be a non-empty 1-D sequence of numbers; got shape {arr.shape}")
+            raise ValueError(_("{what} must be a non-empty 1-D sequence of numbers; got shape {shape}").format(
+                what=f"history[{name!r}]", shape=arr.shape))
         series[str(name)] = arr
     fig = Figure(figsize=(4.5 * len(series), 3.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(series)))
@@ -254,7 +256,8 @@ def _per_channel(arr: np.ndarray, name: str) -> np.ndarray:
         return arr.T
     if arr.ndim == 4:
         return np.moveaxis(arr, 1, 0).reshape(arr.shape[1], -1)
-    raise ValueError(f"{name} must have shape (N, C, H, W), (N, C) or (values,); got {arr.shape}")
+    raise ValueError(_("{name} must have shape (N, C, H, W), (N, C) or (values,); got {shape}").format(
+        name=name, shape=arr.shape))
 
 
 def show_histograms(
@@ -275,7 +278,8 @@ def show_histograms(
     b = _per_channel(np.asarray(to_numpy(before, "before"), dtype=np.float64), "before")
     a = _per_channel(np.asarray(to_numpy(after, "after"), dtype=np.float64), "after")
     if a.shape[0] != b.shape[0]:
-        raise ValueError(f"before has {b.shape[0]} channels, after has {a.shape[0]}; expected the same")
+        raise ValueError(_("before has {before} channels, after has {after}; expected the same").format(
+            before=b.shape[0], after=a.shape[0]))
     fig = Figure(figsize=(10, 3.3), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, data, what in ((axes[0], b, "before"), (axes[1], a, "after")):
@@ -305,13 +309,13 @@ def show_confusion_matrix(cm, class_names=None, title: str = "Confusion matrix (
     """
     arr = np.asarray(to_numpy(cm, "cm"), dtype=np.float64)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
-        raise ValueError(f"cm must be a square (K, K) matrix of counts; got shape {arr.shape}")
+        raise ValueError(_("cm must be a square (K, K) matrix of counts; got shape {shape}").format(shape=arr.shape))
     if (arr < 0).any():
-        raise ValueError("cm holds negative counts; expected counts >= 0")
+        raise ValueError(_("cm holds negative counts; expected counts >= 0"))
     k = arr.shape[0]
     names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
     if len(names) != k:
-        raise ValueError(f"class_names has {len(names)} names for a {k} x {k} matrix")
+        raise ValueError(_("class_names has {n} names for a {k} x {k} matrix").format(n=len(names), k=k))
     rows = arr.sum(axis=1, keepdims=True)
     shown = np.divide(arr, rows, out=np.zeros_like(arr), where=rows > 0) if normalize else arr
     fig = Figure(figsize=(0.55 * k + 2.6, 0.5 * k + 1.8), layout="constrained")

@@ -78,7 +78,7 @@ HINTS = {
                    "nb04_pool2d_torch": "mode='avg' 回傳的是 window 的最大值（用了 max 而不是 average）"},
     "05_batch_norm": {"nb05_bn_train": "你用了 unbiased variance 來正規化（除以 m - 1",
                       "nb05_accuracy": "在 train mode 下評分"},
-    "06_cnn_in_pytorch": {"nb06_lenet": "wrong flatten size: after Flatten there are C x H x W = 16 x 5 x 5 = 400"},
+    "06_cnn_in_pytorch": {"nb06_lenet": "flatten 的大小錯了 (wrong flatten size)：Flatten 之後有 C x H x W = 16 x 5 x 5 = 400"},
 }
 
 
@@ -100,7 +100,7 @@ HW2_FAILED = {  # student -> {failed grade_id: words its message must contain}
                      "hw2_train_model": "個 batch 的 label 沒有 .to(device) 就到了 loss_fn",
                      "hw2_accuracy_70": "低於 70%", "hw2_accuracy_80": "低於 80%"},
     "dee_raises": {"hw2_per_class": "has no attribute 'eq'",
-                   **{f"hw2_accuracy_{t}": "is not a readable PyTorch checkpoint" for t in (50, 60, 70, 80)}},
+                   **{f"hw2_accuracy_{t}": "不是可以讀取的 PyTorch checkpoint" for t in (50, 60, 70, 80)}},
 }
 
 

@@ -27,10 +27,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hw2")]  # one worker tr
 
 NB = SOURCE / "hw2" / "hw2_cifar10.ipynb"
 TIERS = {f"hw2_accuracy_{t}" for t in (50, 60, 70, 80)}
-UNUSABLE = {  # student -> what the four accuracy cells say
-    "without_model": "沒有 test accuracy：no checkpoint at hw2_model.pt",  # release/: the Chinese edition
-    "cut_off": "is not a readable PyTorch checkpoint",
-    "other_network": "do not fit Net",
+UNUSABLE = {  # student -> what the four accuracy cells say: release/ is the Chinese edition (cnnlib's messages too)
+    "without_model": "沒有 test accuracy：找不到 checkpoint hw2_model.pt",  # "no checkpoint at hw2_model.pt"
+    "cut_off": "不是可以讀取的 PyTorch checkpoint",  # "is not a readable PyTorch checkpoint"
+    "other_network": "裡的權重和 Net 對不上",  # "the weights in ... do not fit Net"
 }
 
 

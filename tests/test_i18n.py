@@ -106,3 +106,26 @@ def test_widgets_speak_the_language():
     check = SelfCheck("?", ["甲", "乙"], hash_answer("#2"))  # the right option by position: any language
     assert check.feedback("乙") == "答對了。" and check.feedback("甲").startswith("還差一點")
     assert np.isfinite(0)
+
+
+def test_the_library_speaks_the_language_of_the_notebook(tmp_path, capsys):
+    """Errors and printed lines of shapes, checkpoints and data follow the setting; English keeps its words."""
+    from torch import nn
+
+    from cnnlib.data import hw2_test_set
+    from cnnlib.shapes import layer_shapes
+    from cnnlib.train import load_checkpoint
+
+    wrong = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(5, 2))
+    cnnlib.set_language("zh_TW")
+    with pytest.raises(ValueError, match=r"layer 2（Linear）需要 5 個輸入 features.*flatten 的大小錯了.*= 8 個 features"):
+        layer_shapes(wrong, (1, 1, 4, 4))
+    with pytest.raises(FileNotFoundError, match="找不到 checkpoint"):
+        load_checkpoint(tmp_path / "none.pt")
+    hw2_test_set("synthetic")
+    assert capsys.readouterr().out.startswith("test set（測試集）：1,000 張影像，是生成 (GENERATED) 的相似影像")
+    cnnlib.set_language("en")
+    with pytest.raises(ValueError, match=r"layer 2 \(Linear\) expects 5 input features.*wrong flatten size"):
+        layer_shapes(wrong, (1, 1, 4, 4))
+    hw2_test_set("synthetic")
+    assert capsys.readouterr().out.startswith("test set: 1,000 images, GENERATED look-alike images, not CIFAR-10")
