@@ -29,7 +29,7 @@ import os
 import struct
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "N_", "_", "compile_catalogs", "get_language", "set_language", "tr"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "N_", "_", "compile_catalogs", "get_language", "gettext_for", "set_language", "tr"]
 
 DOMAIN = "cnnlib"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -139,6 +139,11 @@ def set_language(lang: str) -> str:
     _state["translations"] = _load(lang)
     _state["lang"] = lang
     return lang
+
+
+def gettext_for(lang: str):
+    """The ``gettext`` function of ``lang``, whatever the current language (for tools that read both editions)."""
+    return _load(normalize(lang)).gettext
 
 
 def get_language() -> str:

@@ -27,6 +27,8 @@ import numbers
 
 import numpy as np
 
+from .i18n import N_, _
+
 __all__ = [
     "as_letter",
     "as_int",
@@ -45,7 +47,11 @@ __all__ = [
     "answer_box",
 ]
 
-FORM_LINE = "{name} = {shown}: the form is right ({what}); the value is checked at grading"
+FORM_LINE = N_("{name} = {shown}: the form is right ({what}); the value is checked at grading")
+NO_ANSWER_CHOICE = N_("{name}: no answer yet: write one letter in quotes, one of {choices}")
+NO_ANSWER_INT = N_("{name}: no answer yet: write a whole number (an int), without quotes")
+NO_ANSWER_ARRAY = N_("{name}: no answer yet: write a list of {rows} rows with {cols} numbers each, e.g. [[.., ..], ..]")
+NO_ANSWER_LAYER = N_("{name}: no answer yet: assign a layer, nn.Conv2d(...) with its arguments")
 
 
 def _missing(value) -> bool:
@@ -63,14 +69,15 @@ def as_letter(value, name: str, options: str = "ABCD") -> str:
     """
     choices = ", ".join(options)
     if _missing(value):
-        raise AssertionError(f"{name}: no answer yet: write one letter in quotes, one of {choices}")
+        raise AssertionError(_(NO_ANSWER_CHOICE).format(
+            name=name, choices=choices))
     if not isinstance(value, str):
-        raise AssertionError(
-            f"{name}: expected one letter in quotes (a str), one of {choices}; got {type(value).__name__} {value!r}"
-        )
+        raise AssertionError(_("{name}: expected one letter in quotes (a str), one of {choices}; got {got}").format(
+            name=name, choices=choices, got=f"{type(value).__name__} {value!r}"))
     letter = value.strip().upper().rstrip(".)")
     if len(letter) != 1 or letter not in options:
-        raise AssertionError(f"{name}: expected exactly one letter among {choices}; got {value!r}")
+        raise AssertionError(_("{name}: expected exactly one letter among {choices}; got {got}").format(
+            name=name, choices=choices, got=repr(value)))
     return letter
 
 
@@ -81,15 +88,15 @@ def as_int(value, name: str) -> int:
         AssertionError: no answer, a string, a bool, or a number with a fraction.
     """
     if _missing(value):
-        raise AssertionError(f"{name}: no answer yet: write a whole number (an int), without quotes")
+        raise AssertionError(_(NO_ANSWER_INT).format(name=name))
     if hasattr(value, "item") and hasattr(value, "shape") and int(np.prod(tuple(value.shape))) == 1:
         value = value.item()  # a NumPy scalar, a 0-d array or tensor
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise AssertionError(
-            f"{name}: expected a whole number (an int, no quotes); got {type(value).__name__} {value!r}"
-        )
+        raise AssertionError(_("{name}: expected a whole number (an int, no quotes); got {got}").format(
+            name=name, got=f"{type(value).__name__} {value!r}"))
     if not float(value).is_integer():
-        raise AssertionError(f"{name}: expected a whole number; got {value!r}, which has a fraction")
+        raise AssertionError(_("{name}: expected a whole number; got {got}, which has a fraction").format(
+            name=name, got=repr(value)))
     return int(value)
 
 
@@ -102,24 +109,23 @@ def as_array(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
     shape = tuple(int(d) for d in shape)
     rows, cols = (shape + (1,))[:2]
     if value is None or value is Ellipsis or (isinstance(value, (list, tuple)) and len(value) == 0):
-        raise AssertionError(
-            f"{name}: no answer yet: write a list of {rows} rows with {cols} numbers each, e.g. [[.., ..], ..]"
-        )
+        raise AssertionError(_(NO_ANSWER_ARRAY).format(name=name, rows=rows, cols=cols))
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     if isinstance(value, (str, bytes, dict, set)):
-        raise AssertionError(f"{name}: expected a list of lists of numbers; got {type(value).__name__} {value!r}")
+        raise AssertionError(_("{name}: expected a list of lists of numbers; got {got}").format(
+            name=name, got=f"{type(value).__name__} {value!r}"))
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError):
-        raise AssertionError(
-            f"{name}: could not read the answer as a {rows} x {cols} table of numbers "
-            f"(rows of different lengths, or something that is not a number?)"
-        ) from None
+        raise AssertionError(_("{name}: could not read the answer as a {rows} x {cols} table of numbers (rows of "
+                               "different lengths, or something that is not a number?)").format(
+            name=name, rows=rows, cols=cols)) from None
     if arr.shape != shape:
-        raise AssertionError(f"{name}: expected shape {shape} ({rows} rows, {cols} columns); got shape {arr.shape}")
+        raise AssertionError(_("{name}: expected shape {shape} ({rows} rows, {cols} columns); got shape {got}").format(
+            name=name, shape=shape, rows=rows, cols=cols, got=arr.shape))
     if not np.all(np.isfinite(arr)):
-        raise AssertionError(f"{name}: the answer contains NaN or inf")
+        raise AssertionError(_("{name}: the answer contains NaN or inf").format(name=name))
     return arr
 
 
@@ -132,11 +138,12 @@ def as_conv2d(value, name: str):
     import torch.nn as nn
 
     if value is None:
-        raise AssertionError(f"{name}: no answer yet: assign a layer, nn.Conv2d(...) with its arguments")
+        raise AssertionError(_(NO_ANSWER_LAYER).format(name=name))
     if isinstance(value, type):
-        raise AssertionError(f"{name}: you assigned the class {value.__name__}; call it: nn.Conv2d(in, out, ...)")
+        raise AssertionError(_("{name}: you assigned the class {cls}; call it: nn.Conv2d(in, out, ...)").format(
+            name=name, cls=value.__name__))
     if not isinstance(value, nn.Conv2d):
-        raise AssertionError(f"{name}: expected an nn.Conv2d layer; got {type(value).__name__}")
+        raise AssertionError(_("{name}: expected an nn.Conv2d layer; got {got}").format(name=name, got=type(value).__name__))
     return value
 
 
@@ -161,28 +168,28 @@ def _num(v: float) -> str:
 
 
 def _form(name: str, shown: str, what: str) -> None:
-    print(FORM_LINE.format(name=name, shown=shown, what=what))
+    print(_(FORM_LINE).format(name=name, shown=shown, what=what))
 
 
 def check_letter(value, name: str, options: str = "ABCD") -> None:
     """Visible test: the answer is one letter among ``options``; print it."""
     letter = as_letter(value, name, options)
-    _form(name, letter, f"one letter among {', '.join(options)}")
+    _form(name, letter, _("one letter among {choices}").format(choices=", ".join(options)))
 
 
 def check_int(value, name: str) -> None:
     """Visible test: the answer is a whole number; print it."""
-    _form(name, str(as_int(value, name)), "a whole number")
+    _form(name, str(as_int(value, name)), _("a whole number"))
 
 
 def check_array(value, name: str, shape: tuple[int, ...]) -> None:
     """Visible test: the answer is a table of numbers of ``shape``; print it."""
-    _form(name, show(as_array(value, name, shape)), f"shape {tuple(shape)}")
+    _form(name, show(as_array(value, name, shape)), _("shape {shape}").format(shape=tuple(shape)))
 
 
 def check_conv2d(value, name: str) -> None:
     """Visible test: the answer is an ``nn.Conv2d`` layer; print its arguments."""
-    _form(name, show(as_conv2d(value, name)), "an nn.Conv2d layer")
+    _form(name, show(as_conv2d(value, name)), _("an nn.Conv2d layer"))
 
 
 # --------------------------------------------------------------------------- hidden tests
@@ -192,7 +199,7 @@ def grade_choice(value, name: str, key: str, options: str = "ABCD") -> None:
     """Hidden test: all or nothing. Raises ``AssertionError`` unless the letter is ``key``."""
     letter = as_letter(value, name, options)
     if letter != key:
-        raise AssertionError(f"{name}: you chose {letter}; the right answer is {key}")
+        raise AssertionError(_("{name}: you chose {letter}; the right answer is {key}").format(name=name, letter=letter, key=key))
 
 
 def grade_number(value, name: str, key: int, points: float, half: int | None = None,
@@ -208,9 +215,10 @@ def grade_number(value, name: str, key: int, points: float, half: int | None = N
     if n == key:
         return float(points)
     if half is not None and n == half:
-        print(f"{name}: half credit: {n} is close{': ' + half_hint if half_hint else ''}")
+        print(_("{name}: half credit: {n} is close: {hint}").format(name=name, n=n, hint=half_hint) if half_hint
+              else _("{name}: half credit: {n} is close").format(name=name, n=n))
         return float(points) / 2
-    raise AssertionError(f"{name}: your answer {n} is not right; the right answer is {key}")
+    raise AssertionError(_("{name}: your answer {n} is not right; the right answer is {key}").format(name=name, n=n, key=key))
 
 
 def grade_cells(value, name: str, key, points: float, atol: float = 1e-6) -> float:
@@ -225,9 +233,9 @@ def grade_cells(value, name: str, key, points: float, atol: float = 1e-6) -> flo
     arr = as_array(value, name, exp.shape)
     right = np.abs(arr - exp) <= atol
     n_right, n = int(right.sum()), right.size
-    print(f"{name}: {n_right} of {n} cells right")
+    print(_("{name}: {right} of {n} cells right").format(name=name, right=n_right, n=n))
     if n_right < n:
-        print(f"{name}: expected {show(exp)}")
+        print(_("{name}: expected {table}").format(name=name, table=show(exp)))
     return round(float(points) * n_right / n, 4)
 
 
@@ -246,21 +254,22 @@ def grade_conv2d(value, name: str, in_shape, out_shape, kernel_size: int, points
     score = 0.0
     if (layer.in_channels, layer.out_channels) == (in_shape[1], out_shape[1]):
         score += points / 2
-        print(f"{name}: channels right: {layer.in_channels} in, {layer.out_channels} out")
+        print(_("{name}: channels right: {cin} in, {cout} out").format(name=name, cin=layer.in_channels, cout=layer.out_channels))
     else:
-        print(f"{name}: channels: expected {in_shape[1]} in and {out_shape[1]} out; "
-              f"got {layer.in_channels} in and {layer.out_channels} out")
+        print(_("{name}: channels: expected {want_in} in and {want_out} out; got {cin} in and {cout} out").format(
+            name=name, want_in=in_shape[1], want_out=out_shape[1], cin=layer.in_channels, cout=layer.out_channels))
     try:
         with torch.no_grad():
             got = tuple(layer(torch.zeros(in_shape)).shape)
     except RuntimeError as exc:
-        got = f"an error ({str(exc).splitlines()[0][:120]})"
+        got = _("an error ({error})").format(error=str(exc).splitlines()[0][:120])
     if got == tuple(out_shape) and tuple(layer.kernel_size) == (kernel_size, kernel_size):
         score += points / 2
-        print(f"{name}: output shape right: {got}")
+        print(_("{name}: output shape right: {got}").format(name=name, got=got))
     else:
-        print(f"{name}: on input {tuple(in_shape)} with a {kernel_size}x{kernel_size} kernel expected "
-              f"output {tuple(out_shape)}; got {got} with kernel {tuple(layer.kernel_size)}")
+        print(_("{name}: on input {shape} with a {k}x{k} kernel expected output {want}; got {got} with kernel "
+                "{kernel}").format(name=name, shape=tuple(in_shape), k=kernel_size, want=tuple(out_shape), got=got,
+                                   kernel=tuple(layer.kernel_size)))
     return float(score)
 
 
@@ -297,10 +306,10 @@ def answer_box(question, is_right):
     kind, markdown = question.kind, question.markdown()
     out = widgets.Output()
     if kind == "choice":
-        field = widgets.RadioButtons(options=list(question.letters), value=None, description="answer")
+        field = widgets.RadioButtons(options=list(question.letters), value=None, description=_("answer"))
     else:
-        field = widgets.Text(placeholder=question.form(), description="answer")
-    button = widgets.Button(description="Check", button_style="primary")
+        field = widgets.Text(placeholder=question.form(), description=_("answer"))
+    button = widgets.Button(description=_("Check"), button_style="primary")
     verdict = widgets.HTML()
 
     def on_click(_):
@@ -314,9 +323,9 @@ def answer_box(question, is_right):
                 value = raw
             else:
                 value = ast.literal_eval(raw.strip())
-            verdict.value = "<b>Right.</b>" if is_right(value) else "Not yet: think again (see the slide)."
+            verdict.value = _("<b>Right.</b>") if is_right(value) else _("Not yet: think again (see the slide).")
         except (AssertionError, ValueError, SyntaxError, TypeError, NameError) as exc:
-            verdict.value = f"Check the form: {exc}"
+            verdict.value = _("Check the form: {error}").format(error=exc)
 
     button.on_click(on_click)
     with out:

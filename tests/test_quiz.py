@@ -22,8 +22,10 @@ import torch
 import torch.nn as nn
 from conftest import RELEASE, ROOT, SOURCE, grade_meta, release_notebooks
 
+import cnnlib
+from cnn_course import editions
 from cnn_course.reports import answer_key, items
-from cnnlib import ops, quiz
+from cnnlib import i18n, ops, quiz
 from cnnlib.quiz_questions import PRACTICE, QUESTIONS, ask, check, practice, question
 
 QUIZ_SOURCE = SOURCE / "quiz" / "quiz.ipynb"
@@ -81,11 +83,19 @@ def test_one_graded_question_per_grade_id_and_twenty_five_points():
     assert kinds == {"choice", "number", "array", "code"}
 
 
-def test_question_cells_are_the_question_bank_in_source_and_release():
-    for path in (QUIZ_SOURCE, QUIZ_RELEASE):
-        cells = {grade_meta(c).get("grade_id"): c.source for c in nbformat.read(path, as_version=4).cells}
-        for q in QUESTIONS:
-            assert cells[f"quiz_{q.qid}_text"] == q.markdown(), (path.parent.name, q.qid)
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_question_cells_are_the_question_bank_in_source_and_release(lang):
+    """Each edition's question cells are ``Question.markdown()`` in its language: in the source's
+    block for the language, and in the release of that edition."""
+    cnnlib.set_language(lang)
+    try:
+        for path in (QUIZ_SOURCE, ROOT / editions.release_dir(lang) / "quiz" / "quiz.ipynb"):
+            cells = {grade_meta(c).get("grade_id"): c.source for c in nbformat.read(path, as_version=4).cells}
+            for q in QUESTIONS:
+                shown = editions.markdown_for(cells[f"quiz_{q.qid}_text"], lang)
+                assert shown == q.markdown(), (path.parent.parent.name, lang, q.qid)
+    finally:
+        cnnlib.set_language("en")
 
 
 def test_the_source_notebook_has_no_stored_outputs():
@@ -98,10 +108,13 @@ def test_the_graded_questions_hold_no_trace_of_their_answers():
     fields = {f.name for f in dataclasses.fields(QUESTIONS[0])}
     assert fields == {"qid", "title", "kind", "text", "points", "options", "shape", "spec"}
     assert all(type(q) is type(QUESTIONS[0]) for q in QUESTIONS)
-    for q in QUESTIONS:
-        text = repr(dataclasses.asdict(q)) + q.markdown()
-        assert answer_key.find_leaks(text, ANSWERS, strict=True) == [], q.qid
-        assert not re.search(r"\b[0-9a-f]{32,}\b", text), q.qid  # no digest of any kind
+    for lang in i18n.LANGUAGES:
+        cnnlib.set_language(lang)
+        for q in QUESTIONS:
+            text = repr(dataclasses.asdict(q)) + q.markdown()
+            assert answer_key.find_leaks(text, ANSWERS, strict=True) == [], (lang, q.qid)
+            assert not re.search(r"\b[0-9a-f]{32,}\b", text), q.qid  # no digest of any kind
+    cnnlib.set_language("en")
 
 
 def test_number_answers_match_cnnlib_ops():
@@ -746,18 +759,25 @@ def test_empty_and_malformed_answers_score_zero_with_a_message(graded_quiz):
     nb = nbformat.read(course.autograded("hal_malformed", "quiz") / "quiz.ipynb", as_version=4)
     errors = {grade_meta(c)["grade_id"]: f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"}
+    zh = i18n.gettext_for("zh_TW")  # the release graded here is the Traditional Chinese edition
+    abcd = "A, B, C, D"
     assert errors == {
-        "quiz_q01": "AssertionError: q01: no answer yet: write a whole number (an int), without quotes",
+        "quiz_q01": "AssertionError: " + zh(quiz.NO_ANSWER_INT).format(name="q01"),
         "quiz_q02_answer": errors["quiz_q02_answer"],  # `q02 =`: the student's own syntax error
         "quiz_q02": "NameError: name 'q02' is not defined",
-        "quiz_q03": "AssertionError: q03: no answer yet: write a whole number (an int), without quotes",
-        "quiz_q06": "AssertionError: q06: could not read the answer as a 2 x 2 table of numbers "
-                    "(rows of different lengths, or something that is not a number?)",
-        "quiz_q07": "AssertionError: q07: no answer yet: write a list of 3 rows with 3 numbers each, e.g. [[.., ..], ..]",
-        "quiz_q08": "AssertionError: q08: expected exactly one letter among A, B, C, D; got 'E'",
-        "quiz_q13": "AssertionError: q13: you assigned the class Conv2d; call it: nn.Conv2d(in, out, ...)",
-        "quiz_q15": "AssertionError: q15: expected one letter in quotes (a str), one of A, B, C, D; got int 2",
+        "quiz_q03": "AssertionError: " + zh(quiz.NO_ANSWER_INT).format(name="q03"),
+        "quiz_q06": "AssertionError: " + zh("{name}: could not read the answer as a {rows} x {cols} table of numbers "
+                                            "(rows of different lengths, or something that is not a number?)").format(
+            name="q06", rows=2, cols=2),
+        "quiz_q07": "AssertionError: " + zh(quiz.NO_ANSWER_ARRAY).format(name="q07", rows=3, cols=3),
+        "quiz_q08": "AssertionError: " + zh("{name}: expected exactly one letter among {choices}; got {got}").format(
+            name="q08", choices=abcd, got="'E'"),
+        "quiz_q13": "AssertionError: " + zh("{name}: you assigned the class {cls}; call it: nn.Conv2d(in, out, ...)").format(
+            name="q13", cls="Conv2d"),
+        "quiz_q15": "AssertionError: " + zh("{name}: expected one letter in quotes (a str), one of {choices}; got {got}"
+                                            ).format(name="q15", choices=abcd, got="int 2"),
     }
+    assert "還沒有答案" in errors["quiz_q01"]
     assert errors["quiz_q02_answer"].startswith("SyntaxError")
     items_by_q = {it.qid: it for it in items.item_analysis(course, "quiz")[0]}
     for q in ("q01", "q02", "q03", "q06", "q07", "q08", "q13", "q15"):

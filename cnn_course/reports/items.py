@@ -16,6 +16,7 @@ and writes ``autograded/<assignment>_items.csv`` and ``autograded/<assignment>_i
 from __future__ import annotations
 
 import csv
+import os
 import re
 import statistics
 from collections import Counter
@@ -29,7 +30,29 @@ from nbgrader.api import Gradebook, MissingEntry
 from ..layout import Course
 from . import report
 
-FORM_LINE = re.compile(r"^(q\d+) = (.*?): the form is right \(", re.MULTILINE)
+
+def _form_lines() -> list[re.Pattern]:
+    """``q01 = 27: the form is right (`` as every edition prints it (``cnnlib.quiz.FORM_LINE``, translated)."""
+    from cnnlib import i18n, quiz
+
+    out = []
+    for lang in i18n.LANGUAGES:
+        head = re.escape(i18n.gettext_for(lang)(quiz.FORM_LINE).split("{what}")[0])
+        out.append(re.compile("^" + head.replace(r"\{name\}", r"(q\d+)").replace(r"\{shown\}", "(.*?)"), re.MULTILINE))
+    return out
+
+
+def _no_answer_marks() -> list[str]:
+    """What every edition's "no answer yet" messages of ``cnnlib.quiz`` start with, after the name."""
+    from cnnlib import i18n, quiz
+
+    ids = [quiz.NO_ANSWER_CHOICE, quiz.NO_ANSWER_INT, quiz.NO_ANSWER_ARRAY, quiz.NO_ANSWER_LAYER]
+    return [os.path.commonprefix([i18n.gettext_for(lang)(m) for m in ids]).removeprefix("{name}")
+            for lang in i18n.LANGUAGES]
+
+
+FORM_LINES = _form_lines()
+NO_ANSWER = _no_answer_marks()
 TOP_WRONG = 3
 
 
@@ -87,13 +110,13 @@ def read_answers(notebook) -> dict[str, str]:
         if cell.cell_type != "code" or not meta.get("grade"):
             continue
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        m = FORM_LINE.search(text)
+        m = next((m for m in (p.search(text) for p in FORM_LINES) if m), None)
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if m:
             found[meta["grade_id"]] = m.group(2)
         elif errors:
             err = errors[0]
-            if err.ename == "NameError" or "no answer yet" in err.evalue:
+            if err.ename == "NameError" or any(mark in err.evalue for mark in NO_ANSWER):
                 found[meta["grade_id"]] = "(no answer)"
             elif err.ename == "AssertionError":
                 found[meta["grade_id"]] = "(wrong form)"
