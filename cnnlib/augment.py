@@ -70,7 +70,7 @@ def random_translate(x, pad: int, generator=None):
 
     if pad == 0:
         return x
-    n, _, h, w = x.shape
+    n, _c, h, w = x.shape
     padded = F.pad(x, (pad,) * 4, mode="reflect")
     shifts = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator).to(x.device)
     out = torch.empty_like(x)

@@ -312,7 +312,7 @@ def answer_box(question, is_right):
     button = widgets.Button(description=_("Check"), button_style="primary")
     verdict = widgets.HTML()
 
-    def on_click(_):
+    def on_click(_button):
         raw = field.value
         try:
             if kind == "code":

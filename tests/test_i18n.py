@@ -129,3 +129,21 @@ def test_the_library_speaks_the_language_of_the_notebook(tmp_path, capsys):
         layer_shapes(wrong, (1, 1, 4, 4))
     hw2_test_set("synthetic")
     assert capsys.readouterr().out.startswith("test set: 1,000 images, GENERATED look-alike images, not CIFAR-10")
+
+
+def test_no_module_that_translates_rebinds_its_underscore():
+    """``_`` is gettext wherever a module imports it: a parameter, loop variable or assignment named
+    ``_`` in such a module turns every ``_("...")`` in its scope into a call of something else."""
+    import ast
+    from pathlib import Path
+
+    for path in sorted(Path(cnnlib.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imports_it = any(isinstance(n, ast.ImportFrom) and any(a.name == "_" for a in n.names) for n in tree.body)
+        if not imports_it:
+            continue
+        for node in ast.walk(tree):
+            names = [a.arg for a in node.args.args + node.args.kwonlyargs] if isinstance(
+                node, (ast.FunctionDef, ast.Lambda)) else [node.id] if isinstance(node, ast.Name) and isinstance(
+                node.ctx, ast.Store) else []
+            assert "_" not in names, f"{path.name}:{node.lineno}: `_` rebound in a module that translates with _()"

@@ -36,6 +36,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from .. import editions
+
 GRADERS = ("grade_choice", "grade_number", "grade_cells", "grade_conv2d")
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d*)?(?![\w.])")
@@ -62,10 +64,12 @@ class Answer:
 def answer_key(source_notebook: Path) -> dict[str, Answer]:
     """grade_id -> :class:`Answer` for every graded cell whose hidden test calls a grader.
 
+    A bilingual source is read as its default edition (the hints' ``tr(...)`` become literals).
+
     Raises:
         ValueError: a hidden test with no grader call, or an argument that is not a literal.
     """
-    nb = nbformat.read(source_notebook, as_version=4)
+    nb = editions.edition(nbformat.read(source_notebook, as_version=4), editions.DEFAULT)  # tr(...) -> literals
     key = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
