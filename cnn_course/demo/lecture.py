@@ -214,10 +214,15 @@ def to_float(img_uint8):
     """uint8 array or tensor (any shape), values 0-255 -> float32 tensor, values 0.0-1.0."""
     return img_uint8.float() / 255  # works for tensors, not for NumPy arrays
 ''',
-    "nb01_fc_params_impl": '''\
+    "nb03_param_counts_impl": '''\
 def fc_params(channels, height, width, hidden, bias=False):
     """Parameters of a fully-connected layer from a flattened (C, H, W) image to `hidden` units."""
     return channels * height * width * hidden + (hidden if bias else 0)
+
+
+def conv_layer_params(in_channels, num_filters, kernel_size, bias=False):
+    """Learnable parameters of nn.Conv2d(in_channels, num_filters, kernel_size, bias=bias)."""
+    return num_filters * in_channels * kernel_size * kernel_size + (num_filters if bias else 0)
 
 
 print(fc_params(3, 128, 128))  # left-over debugging line: TypeError, missing argument
