@@ -89,7 +89,7 @@ def test_every_kind_gets_its_exact_score_and_status(graded):
     got = {sid: (r.score, r.status) for sid, r in rows.items()}
     want = {k.name: (k.score, k.status) for k in built.values()}
     assert got == want
-    assert all(r.max_score == 16 for r in rows.values())
+    assert all(r.max_score == 15 for r in rows.values())
 
 
 def test_reasons_say_what_happened(graded):
@@ -118,7 +118,7 @@ def test_rebinding_what_the_tests_use_gains_no_points(graded):
     assert len(rebinders) >= 10
     assert {k.name: (rows[k.name].score, rows[k.name].status) for k in rebinders} == \
         {k.name: (0, "graded") for k in rebinders}
-    assert rows["rebinds_checks_honest"].score == 16  # rebinding costs nothing either: the answers count
+    assert rows["rebinds_checks_honest"].score == 15  # rebinding costs nothing either: the answers count
 
 
 def test_timeouts_cost_only_the_cell_that_hung(graded):
@@ -163,7 +163,7 @@ def test_feedback_shows_points_and_hints(graded):
     course, _, _, _, _ = graded
     text = _visible_text(course / "feedback" / "patched_numpy" / "lecture" / f"{kinds.NB}.html")
     assert "permute 才會搬動軸" in text  # the hint of the failed to_chw test (the default edition: 繁體中文)
-    assert "Score: 0.0 / 4.0" in text and "Score: 12.0 / 16.0" in text  # per test cell and in total
+    assert "Score: 0.0 / 4.0" in text and "Score: 11.0 / 15.0" in text  # per test cell and in total
     assert "Traceback (most recent call last)" not in text and "---------" not in text
     missing = _visible_text(course / "feedback" / "broken_json" / "lecture" / f"{kinds.NB}.html")
     assert "could not be graded" in missing and "is not valid JSON" in missing
@@ -226,7 +226,7 @@ def test_hostile_writes_change_nothing(graded):
     after = {p: digest(p) for p in before}
     assert after == before
     assert not (course / "source" / "lecture" / "extra.py").exists()
-    assert rows["perfect"].score == 16
+    assert rows["perfect"].score == 15
     reads = re.findall(r"READ (\S+) (\w+)", out := outputs_text(graded_nb(course, "reads_hidden_tests")))
     assert [r for _, r in reads] == ["PermissionError"] * 3, reads
 
@@ -244,8 +244,8 @@ def test_grade_one_student_alone_gives_the_same_score(graded):
     proc = cnn_course("autograde", "lecture", "--course", str(course), "--student", "patched_torch")
     assert proc.returncode == 0, proc.stderr[-2000:]
     again = {r.student_id: r for r in report.assignment_report(Course(course), "lecture")}
-    assert again["patched_torch"].score == rows["patched_torch"].score == 16
-    assert again["perfect"].score == 16
+    assert again["patched_torch"].score == rows["patched_torch"].score == 11
+    assert again["perfect"].score == 15
 
 
 def test_unknown_student_and_bad_jobs_are_rejected(graded):

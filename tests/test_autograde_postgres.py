@@ -88,7 +88,7 @@ def pg_grades(url: str) -> dict:
 
 # Per-cell grades of the demo class: what stock nbgrader and `cnn-course autograde` with SQLite
 # give (tests/test_autograde.py::test_scores_equal_stock_nbgrader_serial_and_parallel checks that).
-POINTS = {"nb01_shapes": 2, "nb01_to_chw": 4, "nb01_to_float": 3, "nb01_grayscale": 4, "nb01_cifar_batch": 3}
+POINTS = {"nb01_shapes": 2, "nb01_to_chw": 4, "nb01_to_float": 3, "nb01_grayscale": 4, "nb01_cifar_batch": 2}
 FAILED = {"ada_perfect": set(), "ben_untouched": set(POINTS), "cai_mistakes": {"nb01_to_chw", "nb01_grayscale"},
           "dee_raises": {"nb01_to_float"}, "eve_broken": set(POINTS)}
 SQLITE_GRADES = {(sid, cell): 0.0 if cell in failed else float(pts)
@@ -112,7 +112,7 @@ def test_postgres_gradebook_gets_the_same_grades_as_sqlite(postgres, tmp_path):
     # --items reads the same gradebook (it used to open an empty SQLite file instead)
     proc = cnn_course("report", "lecture", "--items", "--course", str(course), timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "Item analysis of 'lecture': 4 students graded, 16 points" in proc.stdout
+    assert "Item analysis of 'lecture': 4 students graded, 15 points" in proc.stdout
     found = {it.grade_id: (it.right, it.wrong) for it in items.item_analysis(Course(course), "lecture")[0]}
     assert found["nb01_to_chw"] == (2, 2)  # ada and dee right; ben and cai wrong (eve: not graded)
     assert found["nb01_shapes"] == (3, 1)

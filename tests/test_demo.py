@@ -21,9 +21,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 # Exact expected scores of the demo class, per student: notebook stem -> points.
 FULL = {
-    "01_images_as_tensors": 16,
+    "01_images_as_tensors": 15,
     "02_convolution_by_hand": 15,
-    "03_stride_padding_channels": 22,
+    "03_stride_padding_channels": 20,
     "04_pooling": 15,
     "05_batch_norm": 20,
     "06_cnn_in_pytorch": 20,
@@ -32,14 +32,14 @@ EXPECTED = {
     "ada_perfect": dict(FULL),
     "ben_untouched": dict.fromkeys(FULL, 0),
     "cai_mistakes": {
-        "01_images_as_tensors": 8,  # reshape (-4), channel mean for gray (-4)
+        "01_images_as_tensors": 7,  # reshape (-4), channel mean for gray (-4)
         "02_convolution_by_hand": 4,  # the feature map worked out with the filter flipped (-5), kernel flipped (-6)
-        "03_stride_padding_channels": 16,  # output size off by one (-3), padding forgotten (-3)
+        "03_stride_padding_channels": 14,  # output size off by one (-3), padding forgotten (-3)
         "04_pooling": 8,  # max instead of average: nb04_pool2d_avg (-3), nb04_pool2d_torch hidden avg (-4)
         "05_batch_norm": 10,  # unbiased variance in the normalisation (-5), graded in train mode (-5)
         "06_cnn_in_pytorch": 15,  # wrong flatten size, Linear(16 * 4 * 4, 120) (-5)
     },
-    "dee_raises": {**FULL, "01_images_as_tensors": 13},  # to_float raises AttributeError (-3)
+    "dee_raises": {**FULL, "01_images_as_tensors": 12},  # to_float raises AttributeError (-3)
     "eve_broken": dict.fromkeys(FULL, 0),
     # the kernel dies in 03's conv2d answer: 03's output-size test (3) counts, the rest of 03 is not run
     "sam_crashes": {**FULL, "03_stride_padding_channels": 3},
