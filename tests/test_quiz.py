@@ -488,20 +488,28 @@ def _typed(p) -> str:
     return str(p.answer)
 
 
-def test_ask_builds_a_widget_that_holds_no_graded_answer_and_checks_the_practice_one():
-    for p in PRACTICE:
-        box = ask(p.qid)
-        state = json.dumps([w.get_state() for w in _widgets(box)], default=str)
-        # a choice widget lists every letter, so letters in quotes are no leak there
-        assert answer_key.find_leaks(state, ANSWERS, strict=p.kind != "choice") == [], p.qid
-        field, button = box.children[1].children
-        verdict = box.children[2]
-        field.value = _typed(p)
-        button.click()
-        assert verdict.value == "<b>Right.</b>", (p.qid, verdict.value)
-        field.value = next(L for L in p.letters if L != p.answer) if p.kind == "choice" else "[[0]]"
-        button.click()
-        assert verdict.value != "<b>Right.</b>", p.qid
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_ask_builds_a_widget_that_holds_no_graded_answer_and_checks_the_practice_one(lang):
+    """In class, in either language: the widget speaks it and judges the practice answer."""
+    cnnlib.set_language(lang)
+    right = i18n.gettext_for(lang)("<b>Right.</b>")
+    assert right == ("<b>答對了。</b>" if lang == "zh_TW" else "<b>Right.</b>")
+    try:
+        for p in PRACTICE:
+            box = ask(p.qid)
+            state = json.dumps([w.get_state() for w in _widgets(box)], default=str)
+            # a choice widget lists every letter, so letters in quotes are no leak there
+            assert answer_key.find_leaks(state, ANSWERS, strict=p.kind != "choice") == [], p.qid
+            field, button = box.children[1].children
+            verdict = box.children[2]
+            field.value = _typed(p)
+            button.click()
+            assert verdict.value == right, (p.qid, verdict.value)
+            field.value = next(L for L in p.letters if L != p.answer) if p.kind == "choice" else "[[0]]"
+            button.click()
+            assert verdict.value != right and verdict.value, p.qid
+    finally:
+        cnnlib.set_language("en")
 
 
 # --------------------------------------------------------------------------- the student who tries every answer
