@@ -102,3 +102,38 @@ def test_both_editions_are_released():
         for p in folder.glob("*/*.ipynb"):
             assert nbformat.read(p, as_version=4).metadata["cnn_course"]["edition"] == lang
     assert editions.release_dir(editions.DEFAULT) == RELEASE.name
+
+
+SOLUTION = re.compile(r"^### BEGIN SOLUTION\n(.*?)^### END SOLUTION", re.S | re.M)
+
+
+def hidden_names(code: str) -> set[str]:
+    """Names that a top-level solution region assigns or defines: the release shows the student none of them."""
+    import ast
+
+    names = set()
+    for region in SOLUTION.findall(code):
+        try:
+            tree = ast.parse(region)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+    return names
+
+
+@pytest.mark.parametrize("path", source_notebooks(), ids=nb_id)
+def test_every_answer_the_release_hides_is_named_in_the_text_before_it(path):
+    """A student reads the name of every variable or function a test will look for: where the release
+    replaces a whole answer by `# YOUR CODE HERE`, the markdown above it names it (in both editions)."""
+    for lang in editions.LANGUAGES:
+        read = ""
+        for cell in editions.edition(nbformat.read(path, as_version=4), lang).cells:
+            if cell.cell_type == "markdown":
+                read += cell.source
+            elif grade_meta(cell).get("solution"):
+                missing = {n for n in hidden_names(cell.source) if f"`{n}`" not in read and f"`{n}(" not in read}
+                assert not missing, f"{lang} {grade_meta(cell)['grade_id']}: the text never names {sorted(missing)}"
