@@ -81,13 +81,13 @@ def code_for(source: str, lang: str) -> str:
     if "tr(" not in code:
         return code
     tree = ast.parse(code)
+    code_lines = code.splitlines(keepends=True)
     offsets = [0]
-    for line in code.splitlines(keepends=True):
+    for line in code_lines:
         offsets.append(offsets[-1] + len(line))
 
     def pos(lineno, col):  # ast columns count UTF-8 bytes
-        line = code.splitlines(keepends=True)[lineno - 1]
-        return offsets[lineno - 1] + len(line.encode("utf-8")[:col].decode("utf-8"))
+        return offsets[lineno - 1] + len(code_lines[lineno - 1].encode("utf-8")[:col].decode("utf-8"))
 
     edits = []
     for call in _tr_calls(tree):
@@ -114,9 +114,10 @@ def edition(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
 
 
 # -- a course ------------------------------------------------------------------------------
-def build(root: Path, lang: str, assignments: list[str]) -> Path:
-    """Write ``build/editions/<lang>/source/<assignment>/`` for each assignment; return that folder."""
-    dest = root / build_source(lang)
+def build(root: Path, lang: str, assignments: list[str], dest: Path | None = None) -> Path:
+    """Write ``build/editions/<lang>/source/<assignment>/`` (or ``dest/<assignment>/``) for each
+    assignment of ``root/source``; return that folder."""
+    dest = dest or root / build_source(lang)
     for a in assignments:
         build_assignment(root / "source" / a, dest / a, lang)
     return dest

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from .i18n import N_, _
+from .i18n import N_, _, hint_suffix
 
 __all__ = [
     "assert_close",
@@ -179,7 +179,7 @@ def assert_close(
     """
     arr = to_numpy(actual, name)
     exp = to_numpy(expected, "expected")
-    extra = _(" Hint: {hint}").format(hint=hint) if hint else ""
+    extra = hint_suffix(hint)
     if arr.shape != exp.shape:
         raise AssertionError(
             _("{name}: expected shape {expected}, got {actual}: {why}").format(
@@ -233,7 +233,7 @@ def assert_equal(actual, expected, name: str = "value", hint: str | None = None)
         if type(actual) is not type(expected):
             msg += _(" (a {actual}, expected a {expected})").format(
                 actual=type(actual).__name__, expected=type(expected).__name__)
-        raise AssertionError(msg + ("." + _(" Hint: {hint}").format(hint=hint) if hint else ""))
+        raise AssertionError(msg + ("." + hint_suffix(hint) if hint else ""))
 
 
 def assert_true(condition, message: str) -> None:

@@ -29,7 +29,8 @@ import os
 import struct
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "N_", "_", "compile_catalogs", "get_language", "gettext_for", "set_language", "tr"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "N_", "_", "compile_catalogs", "get_language", "gettext_for", "hint_suffix", "set_language",
+           "tr"]
 
 DOMAIN = "cnnlib"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -164,6 +165,11 @@ def tr(en: str, zh_TW: str) -> str:
     An edition (``cnn_course.editions``) holds only its own string literal, never this call.
     """
     return zh_TW if get_language() == "zh_TW" else en
+
+
+def hint_suffix(hint: str | None) -> str:
+    """`` Hint: ...`` in the current language, or ``""`` without a hint: what every check message ends with."""
+    return _(" Hint: {hint}").format(hint=hint) if hint else ""
 
 
 def N_(message: str) -> str:

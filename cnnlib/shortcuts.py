@@ -17,7 +17,7 @@ import dis
 import functools
 import types
 
-from .i18n import _
+from .i18n import _, hint_suffix
 
 _LOADS = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"}
 _ATTRS = {"LOAD_ATTR", "LOAD_METHOD"}
@@ -151,8 +151,7 @@ def assert_does_not_use(
         raise AssertionError(_("{name}: expected a function; got {kind}").format(name=label, kind=type(func).__name__))
     used = sorted(set(_uses(func, tuple(forbidden), set())))
     if used:
-        raise AssertionError(uses_message(label, used, forbidden) + "." + (_(" Hint: {hint}").format(hint=hint)
-                                                                           if hint else ""))
+        raise AssertionError(uses_message(label, used, forbidden) + "." + hint_suffix(hint))
 
 
 # --------------------------------------------------------------------------- typed by hand
@@ -231,6 +230,12 @@ def typed_by_hand(sources: list[str], name: str) -> str | None:
     return None
 
 
+def typed_failure(sources: list[str], name: str, hint: str | None = None) -> str | None:
+    """:func:`typed_by_hand`'s message with ``hint`` added (here and in the grader), or ``None``."""
+    why = typed_by_hand(sources, name)
+    return why + ("." + hint_suffix(hint) if hint else "") if why else None
+
+
 def assert_typed(name: str, hint: str | None = None) -> None:
     """Assert that the answer ``name`` was typed out by hand (read from the notebook's cells).
 
@@ -245,6 +250,6 @@ def assert_typed(name: str, hint: str | None = None) -> None:
         shell = None
     if shell is None:
         return
-    why = typed_by_hand([str(s) for s in shell.user_ns.get("In", [])], name)
-    if why:
-        raise AssertionError(why + ("." + _(" Hint: {hint}").format(hint=hint) if hint else ""))
+    failure = typed_failure([str(s) for s in shell.user_ns.get("In", [])], name, hint)
+    if failure:
+        raise AssertionError(failure)

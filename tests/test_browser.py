@@ -52,7 +52,7 @@ STEPPER_SUM = "window {k} of {n} (feature map row {row}, column {col}): {terms} 
 
 def window_text(k: int, n: int) -> str:
     """How the stepper's sum line starts at window k (1-based) of n in release/ (Traditional Chinese)."""
-    line = i18n._load("zh_TW").gettext(STEPPER_SUM)
+    line = i18n.gettext_for("zh_TW")(STEPPER_SUM)
     assert line != STEPPER_SUM, "the stepper's sum line has no Traditional Chinese translation"
     return line.split("{row}")[0].format(k=k, n=n)
 

@@ -26,8 +26,6 @@ import traceback
 
 from nbformat.notebooknode import NotebookNode
 
-from cnnlib.i18n import _
-
 from . import static_check
 from .remote import Kernel, NoReply, RemoteError, RemoteObject
 
@@ -136,12 +134,12 @@ class Judge:
 
     def _typed(self, name: str, hint: str | None = None) -> None:
         """``assert_typed`` on the hand-in's own cells (not on what the kernel says it ran)."""
-        from cnnlib.shortcuts import typed_by_hand
+        from cnnlib.shortcuts import typed_failure
 
         cells = [c.source for c in self.notebook.cells[:self._cell_index] if c.cell_type == "code"]
-        why = typed_by_hand([static_check.python_source(s) for s in cells], name)
-        if why:
-            raise AssertionError(why + ("." + _(" Hint: {hint}").format(hint=hint) if hint else ""))
+        failure = typed_failure([static_check.python_source(s) for s in cells], name, hint)
+        if failure:
+            raise AssertionError(failure)
 
     def _make(self, factory, *args, **kwargs):
         """``cnnlib.checks.make`` in the judge: build the object in the student's kernel."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 
-from cnnlib.i18n import _
+from cnnlib.i18n import _, hint_suffix
 from cnnlib.shortcuts import uses_message
 
 DYNAMIC = {"__import__", "eval", "exec", "globals", "locals", "vars", "importlib", "compile", "__builtins__"}
@@ -183,7 +183,7 @@ def assert_does_not_use(notebook, before: int, name: str, forbidden: tuple[str, 
     """
     cells = [c.source for c in notebook.cells[:before] if c.cell_type == "code"]
     found = find_uses(cells, name, forbidden)
-    extra = _(" Hint: {hint}").format(hint=hint) if hint else ""
+    extra = hint_suffix(hint)
     if found is None:
         raise AssertionError(_("{name}: the grader cannot find where you wrote it: define it with `def {name}(...)` "
                                "in its answer cell.").format(name=name) + extra)

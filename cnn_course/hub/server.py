@@ -80,8 +80,7 @@ def course_folder(hub: Hub, only: list[str] | None = None) -> Path:
         return course
     course.mkdir(exist_ok=True)
     shutil.rmtree(course / "source", ignore_errors=True)
-    for assignment in Course(REPO).assignments():
-        editions.build_assignment(REPO / "source" / assignment, course / "source" / assignment, editions.DEFAULT)
+    editions.build(REPO, editions.DEFAULT, Course(REPO).assignments(), dest=course / "source")
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     subprocess.run(["chown", "-R", f"{hub.instructor}:{hub.instructor}", str(course)], check=True)
     course.chmod(0o700)

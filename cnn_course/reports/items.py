@@ -47,8 +47,8 @@ def _no_answer_marks() -> list[str]:
     from cnnlib import i18n, quiz
 
     ids = [quiz.NO_ANSWER_CHOICE, quiz.NO_ANSWER_INT, quiz.NO_ANSWER_ARRAY, quiz.NO_ANSWER_LAYER]
-    return [os.path.commonprefix([i18n.gettext_for(lang)(m) for m in ids]).removeprefix("{name}")
-            for lang in i18n.LANGUAGES]
+    return [os.path.commonprefix([say(m) for m in ids]).removeprefix("{name}")
+            for say in map(i18n.gettext_for, i18n.LANGUAGES)]
 
 
 FORM_LINES = _form_lines()
