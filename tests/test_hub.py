@@ -300,7 +300,7 @@ def student_c_runs_hostile_cell(c: Browser) -> dict[str, str]:
     while True:  # the saved file holds the cell's output
         try:
             return hostile_outcomes(nbformat.read(path, as_version=4))
-        except StopIteration:
+        except (StopIteration, nbformat.reader.NotJSONError):  # no output yet, or caught mid-save (empty file)
             assert time.monotonic() < deadline, "C's notebook was not saved with the cell's output"
             c.page.wait_for_timeout(250)  # poll interval while JupyterLab saves
 
